@@ -1,0 +1,232 @@
+"""``Function``: an op with a forward and a backward, and the graph node it records.
+
+``forward(ctx, *inputs, **attrs)`` receives the inputs as given (tensors and
+Python values) and returns NumPy arrays or tensors (a tuple for several
+outputs). ``backward(ctx, *grad_outputs)`` receives one gradient tensor per
+output and returns one gradient per positional input (``None`` where there is
+none), written with ember ops so that ``create_graph=True`` differentiates it
+again. A gradient may keep a broadcast shape: the engine sums it back to the
+input's shape in one place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import AutogradError
+from .grad_mode import state as _grad_state
+
+__all__ = ["Function", "Node"]
+
+
+class Node:
+    """The record of one op call: the ``ctx`` of forward/backward and a tensor's ``grad_fn``."""
+
+    __slots__ = (
+        "fn",
+        "edges",
+        "needs_input_grad",
+        "_saved",
+        "_versions",
+        "_freed",
+        "_out_data",
+        "_out_vc",
+        "_out_meta",
+        "_hooks",
+        "_retained",
+        "__dict__",
+        "__weakref__",
+    )
+
+    def __init__(self, fn) -> None:
+        self.fn = fn
+        self.edges = ()
+        self._saved = None
+        self._freed = False
+        self._out_data = None
+        self._out_meta = None
+        self._hooks = None
+        self._retained = None
+
+    def save_for_backward(self, *tensors) -> None:
+        """Keep input tensors for backward; an in-place change to one later is an error."""
+        self._saved = tensors
+        self._versions = tuple(None if t is None else t._vc[0] for t in tensors)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        saved = self._saved
+        if saved is None:
+            if self._freed:
+                raise AutogradError(
+                    f"Trying to backward through the graph a second time (through {self.name()}): "
+                    "its saved tensors were freed after the first backward. Pass "
+                    "retain_graph=True to the first backward() if you need to backward twice."
+                )
+            return ()
+        for t, v in zip(saved, self._versions):
+            if t is not None and t._vc[0] != v:
+                raise AutogradError(
+                    "one of the tensors needed for gradient computation has been modified by an "
+                    f"in-place operation: the tensor of shape {tuple(t.shape)} saved by {self.name()} "
+                    f"is at version {t._vc[0]}; expected version {v} instead"
+                )
+        return saved
+
+    @property
+    def output(self):
+        """The op's (single) output as a tensor, rebuilt without a reference cycle."""
+        from ..tensor import Tensor
+
+        if self._out_data is None:
+            if self._freed:
+                _ = self.saved_tensors  # raises the freed-graph error
+            raise AutogradError(f"{self.name()} did not keep its output (set save_output = True)")
+        vc, version = self._out_vc
+        if vc[0] != version:
+            raise AutogradError(
+                "one of the tensors needed for gradient computation has been modified by an "
+                f"in-place operation: the output of shape {self._out_data.shape} of {self.name()} "
+                f"is at version {vc[0]}; expected version {version} instead"
+            )
+        return Tensor(self._out_data, True, self, 0)
+
+    def release(self) -> None:
+        if self._saved is not None or self._out_data is not None:
+            self._saved = None
+            self._out_data = None
+            self._freed = True
+
+    def name(self) -> str:
+        return self.fn.__name__ + "Backward0"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+    # PyTorch-compatible introspection
+    @property
+    def next_functions(self) -> tuple:
+        out = []
+        for e in self.edges:
+            if e is None:
+                out.append((None, 0))
+            elif e[1] < 0:
+                out.append((e[0], 0))
+            else:
+                out.append((e[0], e[1]))
+        return tuple(out)
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        pass
+
+
+class Function:
+    """Base of every differentiable op; subclass with static ``forward``/``backward``.
+
+    Example:
+        >>> class Square(Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         ctx.save_for_backward(x)
+        ...         return x.data ** 2
+        ...     @staticmethod
+        ...     def backward(ctx, grad):
+        ...         (x,) = ctx.saved_tensors
+        ...         return 2 * x * grad
+        >>> Square.apply(ember.tensor([3.0], requires_grad=True))
+        tensor([9.], grad_fn=<SquareBackward>)
+    """
+
+    save_output = False  # keep the output's array so backward can use ``ctx.output``
+    is_view = False  # the output shares memory with the first input (reshape, transpose, ...)
+    differentiable = True  # False for ops whose outputs never need a gradient
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        ctx = Node(cls)
+        record = False
+        if _grad_state.enabled and cls.differentiable:
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    record = True
+                    break
+        if record:
+            _grad_state.enabled = False
+            try:
+                out = cls.forward(ctx, *args, **kwargs)
+            finally:
+                _grad_state.enabled = True
+            needs = []
+            edges = []
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    needs.append(True)
+                    fn = a.grad_fn
+                    if fn is None:
+                        edges.append((a, -1, a.data.shape, a.data.dtype))
+                    else:
+                        edges.append((fn, a._output_nr, a.data.shape, a.data.dtype))
+                else:
+                    needs.append(False)
+                    edges.append(None)
+            ctx.needs_input_grad = tuple(needs)
+            ctx.edges = tuple(edges)
+            if out.__class__ is tuple:
+                ctx._out_meta = tuple((o.shape, o.dtype) for o in out)
+                return tuple(_wrap_output(o, ctx, i) for i, o in enumerate(out))
+            result = _wrap_output(out, ctx, 0)
+            if cls.is_view:
+                _mark_view(result, args[0])
+            if cls.save_output:
+                ctx._out_data = result.data
+                ctx._out_vc = (result._vc, result._vc[0])
+            return result
+        ctx.needs_input_grad = (False,) * len(args)
+        if _grad_state.enabled and not cls.differentiable:
+            _grad_state.enabled = False
+            try:
+                out = cls.forward(ctx, *args, **kwargs)
+            finally:
+                _grad_state.enabled = True
+        else:
+            out = cls.forward(ctx, *args, **kwargs)
+        if out.__class__ is tuple:
+            return tuple(_wrap_plain(o) for o in out)
+        result = _wrap_plain(out)
+        if cls.is_view:
+            _mark_view(result, args[0])
+        return result
+
+
+def _mark_view(result, base):
+    """A view shares its base's version counter, so in-place changes are seen by both."""
+    result._vc = base._vc
+    result._base = base if base._base is None else base._base
+
+
+def _wrap_output(o, ctx, i):
+    if isinstance(o, Tensor):
+        o = o.data
+    elif o.__class__ is not np.ndarray:
+        o = np.asarray(o)
+    if o.dtype.kind not in "fc":
+        # integer outputs (indices) carry no gradient
+        return Tensor(o)
+    return Tensor(o, True, ctx, i)
+
+
+def _wrap_plain(o):
+    if isinstance(o, Tensor):
+        return o
+    return Tensor(o)
+
+
+from ..tensor import Tensor  # noqa: E402

@@ -1,0 +1,31 @@
+"""``ember.nn.functional``: every stateless neural-network op, PyTorch's names and defaults.
+
+Import as ``import ember.nn.functional as F``. The ops live in ``ember.ops``
+by family; this module re-exports them.
+"""
+
+from __future__ import annotations
+
+from ..ops import activation as _activation
+from ..ops import attention as _attention
+from ..ops import conv as _conv
+from ..ops import dropout as _dropout
+from ..ops import embedding as _embedding
+from ..ops import loss as _loss
+from ..ops import norm as _norm
+from ..ops import pool as _pool
+from ..ops.elementwise import relu, sigmoid, tanh
+
+_FAMILIES = (_activation, _attention, _conv, _dropout, _embedding, _loss, _norm, _pool)
+
+__all__ = ["relu", "sigmoid", "tanh"]
+
+
+def _reexport() -> None:
+    for family in _FAMILIES:
+        for name in family.__all__:
+            globals()[name] = getattr(family, name)
+            __all__.append(name)
+
+
+_reexport()

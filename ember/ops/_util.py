@@ -1,0 +1,93 @@
+"""Helpers shared by the op families: operand conversion, dims, error text."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..errors import ShapeError
+from ..tensor import Tensor
+
+__all__ = ["binary_arrays", "data_of", "norm_dim", "norm_dims", "shape_str", "broadcast_error"]
+
+
+def data_of(x):
+    """The ndarray behind a tensor, or the value itself for Python scalars."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def binary_arrays(op: str, a, b):
+    """Operands of an elementwise op as arrays (or weak Python scalars) of the promoted dtype."""
+    a_is_t = isinstance(a, Tensor)
+    b_is_t = isinstance(b, Tensor)
+    if a_is_t and b_is_t:
+        ad, bd = a.data, b.data
+        if ad.dtype is bd.dtype or ad.dtype == bd.dtype:
+            return ad, bd
+        dt = _dt.result_type(a, b).np
+        return ad.astype(dt, copy=False), bd.astype(dt, copy=False)
+    if a_is_t:
+        t, s, tensor_first = a, b, True
+    elif b_is_t:
+        t, s, tensor_first = b, a, False
+    else:
+        raise TypeError(f"{op}: expected at least one tensor operand, got {type(a).__name__} and {type(b).__name__}")
+    if isinstance(s, np.ndarray):
+        s = Tensor(s)
+        return binary_arrays(op, a if a_is_t else s, b if b_is_t else s)
+    if not isinstance(s, (int, float, bool, np.number, np.bool_)):
+        raise TypeError(f"{op}: unsupported operand type {type(s).__name__} with a tensor")
+    td = t.data
+    cat = td.dtype.kind
+    if isinstance(s, (bool, np.bool_)):
+        ok = True
+    elif isinstance(s, (int, np.integer)):
+        ok = cat != "b"
+    else:
+        ok = cat in "fc"
+    if ok:
+        if isinstance(s, np.generic):
+            s = s.item()
+        return (td, s) if tensor_first else (s, td)
+    dt = _dt.result_type(t, s).np
+    td = td.astype(dt)
+    s = dt.type(s)
+    return (td, s) if tensor_first else (s, td)
+
+
+def shape_str(shape) -> str:
+    return str(tuple(shape))
+
+
+def broadcast_error(op: str, a_shape, b_shape) -> ShapeError:
+    """A ShapeError naming both shapes and the first axis (from the right) that clashes."""
+    a_shape, b_shape = tuple(a_shape), tuple(b_shape)
+    n = max(len(a_shape), len(b_shape))
+    for i in range(1, n + 1):
+        x = a_shape[-i] if i <= len(a_shape) else 1
+        y = b_shape[-i] if i <= len(b_shape) else 1
+        if x != y and x != 1 and y != 1:
+            return ShapeError(
+                f"{op}: shapes {a_shape} and {b_shape} do not broadcast: dimension {-i} has size {x} in the "
+                f"first and {y} in the second"
+            )
+    return ShapeError(f"{op}: shapes {a_shape} and {b_shape} do not broadcast")
+
+
+def norm_dim(dim: int, ndim: int, op: str) -> int:
+    n = max(ndim, 1)
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return int(dim + n if dim < 0 else dim)
+
+
+def norm_dims(dim, ndim: int, op: str) -> tuple:
+    """``dim`` (None, int or sequence) as a sorted tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (int, np.integer)):
+        return (norm_dim(dim, ndim, op),) if ndim else ()
+    dims = tuple(sorted({norm_dim(d, ndim, op) for d in dim})) if ndim else ()
+    return dims

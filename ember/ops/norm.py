@@ -1,0 +1,5 @@
+"""Functional neural-network ops: norm (see issue 3)."""
+
+from __future__ import annotations
+
+__all__: list = []
