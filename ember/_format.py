@@ -40,10 +40,13 @@ def format_tensor(t) -> str:
     else:
         fmt = {}
         if kind == "f":
-            sample = data if data.size <= 1000 else np.concatenate([data.ravel()[:3], data.ravel()[-3:]])
-            fmt = {"float_kind": _float_formatter(np.asarray(sample, dtype=np.float64))}
+            sample = data.ravel() if data.size <= 1000 else np.concatenate([data.ravel()[:3], data.ravel()[-3:]])
+            base = _float_formatter(np.asarray(sample, dtype=np.float64))
+            width = max((len(base(v)) for v in sample.astype(np.float64)), default=0)
+            fmt = {"float_kind": lambda v: base(v).rjust(width)}
         elif kind == "b":
-            fmt = {"bool": lambda v: "True" if v else "False"}
+            width = 5 if not data.all() and data.any() else (4 if data.all() else 5)
+            fmt = {"bool": lambda v: ("True" if v else "False").rjust(width)}
         body = np.array2string(
             data,
             separator=", ",

@@ -300,9 +300,7 @@ class Tensor:
         self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None
     ) -> None:
         """Accumulate the gradient of this tensor into the ``.grad`` of the leaves."""
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # --------------------------------------------------------------------- python
     def __repr__(self) -> str:
@@ -543,29 +541,8 @@ class Tensor:
         self._vc[0] += 1
 
     # ----------------------------------------------------------------- operators
-    def __add__(self, other):
-        return _ops_ew.add(self, other)
-
-    def __radd__(self, other):
-        return _ops_ew.add(other, self)
-
-    def __sub__(self, other):
-        return _ops_ew.sub(self, other)
-
-    def __rsub__(self, other):
-        return _ops_ew.sub(other, self)
-
-    def __mul__(self, other):
-        return _ops_ew.mul(self, other)
-
-    def __rmul__(self, other):
-        return _ops_ew.mul(other, self)
-
-    def __truediv__(self, other):
-        return _ops_ew.div(self, other)
-
-    def __rtruediv__(self, other):
-        return _ops_ew.div(other, self)
+    # +, -, *, / are defined below the class by _arithmetic(): a fast path for
+    # calls that record no graph, the full op otherwise.
 
     def __floordiv__(self, other):
         return _ops_ew.floor_divide(self, other)
@@ -642,6 +619,38 @@ class Tensor:
         return _ops_index.getitem(self, key)
 
 
+def _arithmetic(ufunc, name: str, reflected: bool):
+    """A Python operator method with a fast path when no graph is recorded.
+
+    Backward rules (run under no_grad) and inference go through here, so this
+    costs one ufunc call and one Tensor, as the design promises. Anything
+    unusual (dtype promotion, broadcasting errors, recording) takes the full op.
+    """
+
+    def op(self, other):
+        if other.__class__ is Tensor:
+            od = other.data
+            sd = self.data
+            if (
+                sd.dtype is od.dtype
+                and sd.dtype.kind == "f"
+                and (not _grad_state.enabled or not (self.requires_grad or other.requires_grad))
+            ):
+                try:
+                    return Tensor(ufunc(od, sd) if reflected else ufunc(sd, od))
+                except ValueError:
+                    pass
+        elif other.__class__ is float or other.__class__ is int:
+            sd = self.data
+            if sd.dtype.kind == "f" and (not _grad_state.enabled or not self.requires_grad):
+                return Tensor(ufunc(other, sd) if reflected else ufunc(sd, other))
+        full = getattr(_ops_ew, name)
+        return full(other, self) if reflected else full(self, other)
+
+    op.__name__ = f"__{'r' if reflected else ''}{name}__"
+    return op
+
+
 def _rebuild_tensor(data, requires_grad):
     return Tensor(data, requires_grad)
 
@@ -673,10 +682,20 @@ def _normalize_dim(dim: int, ndim: int, op: str) -> int:
     return dim + n if dim < 0 else dim
 
 
+from . import autograd as _autograd  # noqa: E402
 from .ops import elementwise as _ops_ew  # noqa: E402
 from .ops import linalg as _ops_linalg  # noqa: E402
 from .ops import methods as _ops_methods  # noqa: E402
 from .ops import shape as _ops_shape  # noqa: E402
+
+for _ufunc, _name, _dunder in (
+    (np.add, "add", "add"),
+    (np.subtract, "sub", "sub"),
+    (np.multiply, "mul", "mul"),
+    (np.true_divide, "div", "truediv"),
+):
+    setattr(Tensor, f"__{_dunder}__", _arithmetic(_ufunc, _name, False))
+    setattr(Tensor, f"__r{_dunder}__", _arithmetic(_ufunc, _name, True))
 
 _INPLACE_UFUNCS = {_ops_ew.add: np.add, _ops_ew.sub: np.subtract, _ops_ew.mul: np.multiply, _ops_ew.div: np.true_divide}
 

@@ -27,6 +27,8 @@ __all__ = [
 
 
 def _as_tuple(x):
+    if x.__class__ is Tensor:
+        return (x,)
     if x is None:
         return None
     if isinstance(x, (list, tuple)):
@@ -35,8 +37,6 @@ def _as_tuple(x):
 
 
 def _root_grads(outputs, grad_outputs, op: str):
-    from ..tensor import Tensor
-
     grads = []
     for i, out in enumerate(outputs):
         g = None if grad_outputs is None else grad_outputs[i]
@@ -80,8 +80,6 @@ def grad(
     materialize_grads: bool = False,
 ):
     """The gradients of ``outputs`` with respect to ``inputs``, returned (``.grad`` untouched)."""
-    from ..tensor import Tensor
-
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
     grad_outputs = _as_tuple(grad_outputs)
@@ -102,3 +100,6 @@ def grad(
                     "pass allow_unused=True to get None for it"
                 )
     return tuple(result)
+
+
+from ..tensor import Tensor  # noqa: E402

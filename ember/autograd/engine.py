@@ -34,37 +34,24 @@ def run_backward(
     ``inputs`` are returned as a list, ``None`` for an input not reached.
     """
     buffers = {}  # node -> list of gradients, one per output
-    captured = None
-    capture_leaf = capture_node = None
-    accumulate_only = None
+    sink = _Sink(create_graph)
     if inputs is not None:
         if accumulate:
-            accumulate_only = {id(t) for t in inputs}
+            sink.accumulate_only = {id(t) for t in inputs}
         else:
-            captured = [None] * len(inputs)
-            capture_leaf, capture_node = {}, {}
+            sink.captured = [None] * len(inputs)
+            sink.capture_leaf, sink.capture_node = {}, {}
             for i, t in enumerate(inputs):
                 if t.grad_fn is None:
-                    capture_leaf[id(t)] = i
+                    sink.capture_leaf[id(t)] = i
                 else:
-                    capture_node[(t.grad_fn, t._output_nr)] = i
+                    sink.capture_node[(t.grad_fn, t._output_nr)] = i
+    captured = sink.captured
+    capture_node = sink.capture_node
     # ids of arrays already given to a .grad (or owned by the caller), so a second taker copies
-    handed = {id(g.data) for g in root_grads}
-
-    def deliver_leaf(t, g):
-        if t._hooks:
-            for hook in t._hooks:
-                r = hook(g)
-                if r is not None:
-                    g = r
-        if captured is not None:
-            i = capture_leaf.get(id(t))
-            if i is not None:
-                captured[i] = g if captured[i] is None else captured[i] + g
-            return
-        if accumulate_only is not None and id(t) not in accumulate_only:
-            return
-        _accumulate_grad(t, g, create_graph, handed)
+    handed = sink.handed
+    for g in root_grads:
+        handed.add(id(g.data))
 
     # 1. discover reachable nodes and dependency counts
     deps = {}
@@ -73,7 +60,7 @@ def run_backward(
         fn = t.grad_fn
         if fn is None:
             if t.requires_grad:
-                deliver_leaf(t, g)
+                _deliver_leaf(sink, t, g)
             continue
         buf = buffers.get(fn)
         if buf is None:
@@ -96,22 +83,29 @@ def run_backward(
                 stack.append(nxt)
 
     # 2. walk in topological order
-    ready = [fn for fn, d in deps.items() if d == 0]
+    ready = []
+    for fn, d in deps.items():
+        if d == 0:
+            ready.append(fn)
     prev_mode = _grad_state.enabled
     _grad_state.enabled = create_graph
+    anomaly = _grad_state.anomaly
     try:
         while ready:
             fn = ready.pop()
             grads = buffers.pop(fn)
             if fn._hooks is not None or fn._retained is not None or capture_node:
                 grads = _node_output_hooks(fn, grads, create_graph, captured, capture_node, handed)
-            if any(g is None for g in grads):
-                grads = _materialize(fn, grads)
-            if fn.edges:
+            if len(grads) != 1:
+                for g in grads:
+                    if g is None:
+                        grads = _materialize(fn, grads)
+                        break
+            edges = fn.edges
+            if edges:
                 results = fn.fn.backward(fn, *grads)
                 if results.__class__ is not tuple:
                     results = (results,)
-                edges = fn.edges
                 if len(results) != len(edges):
                     raise AutogradError(
                         f"{fn.name()}.backward returned {len(results)} gradients, "
@@ -120,10 +114,19 @@ def run_backward(
                 for e, g in zip(edges, results):
                     if e is None or g is None:
                         continue
-                    g = _conform(g, e, fn)
+                    if g.__class__ is not Tensor:
+                        g = g if isinstance(g, Tensor) else Tensor(np.asarray(g))
+                    gd = g.data
+                    if gd.shape != e[2]:
+                        g = sum_to_shape(g, e[2], fn)
+                        gd = g.data
+                    if gd.dtype != e[3]:
+                        g = g.to(e[3])
+                    if anomaly and not np.all(np.isfinite(g.data)):
+                        raise AutogradError(f"{fn.name()} returned a gradient with NaN or infinite values")
                     target, nr = e[0], e[1]
                     if nr < 0:
-                        deliver_leaf(target, g)
+                        _deliver_leaf(sink, target, g)
                         continue
                     buf = buffers.get(target)
                     if buf is None:
@@ -140,14 +143,40 @@ def run_backward(
     return captured
 
 
+class _Sink:
+    """Where leaf gradients go: into ``.grad``, or captured for ``autograd.grad``."""
+
+    __slots__ = ("create_graph", "captured", "capture_leaf", "capture_node", "accumulate_only", "handed")
+
+    def __init__(self, create_graph: bool) -> None:
+        self.create_graph = create_graph
+        self.captured = self.capture_leaf = self.capture_node = self.accumulate_only = None
+        self.handed = set()
+
+
+def _deliver_leaf(sink, t, g) -> None:
+    if t._hooks:
+        for hook in t._hooks:
+            r = hook(g)
+            if r is not None:
+                g = r
+    captured = sink.captured
+    if captured is not None:
+        i = sink.capture_leaf.get(id(t))
+        if i is not None:
+            captured[i] = g if captured[i] is None else captured[i] + g
+        return
+    if sink.accumulate_only is not None and id(t) not in sink.accumulate_only:
+        return
+    _accumulate_grad(t, g, sink.create_graph, sink.handed)
+
+
 def _n_outputs(fn) -> int:
     meta = fn._out_meta
     return 1 if meta is None else len(meta)
 
 
 def _materialize(fn, grads):
-    from ..tensor import Tensor
-
     meta = fn._out_meta
     out = list(grads)
     for i, g in enumerate(out):
@@ -180,25 +209,6 @@ def _node_output_hooks(fn, grads, create_graph, captured, capture_node, handed):
     return grads
 
 
-def _conform(g, edge, fn):
-    """Sum a gradient back to its input's shape and cast it to the input's dtype."""
-    from ..tensor import Tensor
-
-    if g.__class__ is not Tensor:
-        if isinstance(g, Tensor):
-            pass
-        else:
-            g = Tensor(np.asarray(g))
-    shape = edge[2]
-    if g.data.shape != shape:
-        g = sum_to_shape(g, shape, fn)
-    if g.data.dtype != edge[3]:
-        g = g.to(edge[3])
-    if _grad_state.anomaly and not np.all(np.isfinite(g.data)):
-        raise AutogradError(f"{fn.name()} returned a gradient with NaN or infinite values")
-    return g
-
-
 def sum_to_shape(g, shape, fn=None):
     """Sum ``g`` over the axes that broadcasting added or stretched to give ``shape``."""
     gshape = g.data.shape
@@ -219,8 +229,6 @@ def sum_to_shape(g, shape, fn=None):
 
 
 def _accumulate_grad(t, g, create_graph, handed):
-    from ..tensor import Tensor
-
     if t.grad is None:
         if create_graph:
             t.grad = g
@@ -238,3 +246,6 @@ def _accumulate_grad(t, g, create_graph, handed):
             raise ShapeError(f"cannot accumulate gradient of shape {g.data.shape} into .grad of shape {gd.shape}")
         np.add(gd, g.data, out=gd)
         t.grad._vc[0] += 1
+
+
+from ..tensor import Tensor  # noqa: E402  (tensor.py imports autograd first)

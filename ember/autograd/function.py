@@ -151,59 +151,95 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        ctx = Node(cls)
-        record = False
-        if _grad_state.enabled and cls.differentiable:
-            for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
-                    record = True
-                    break
-        if record:
-            _grad_state.enabled = False
-            try:
-                out = cls.forward(ctx, *args, **kwargs)
-            finally:
-                _grad_state.enabled = True
-            needs = []
-            edges = []
-            for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
-                    needs.append(True)
-                    fn = a.grad_fn
-                    if fn is None:
-                        edges.append((a, -1, a.data.shape, a.data.dtype))
-                    else:
-                        edges.append((fn, a._output_nr, a.data.shape, a.data.dtype))
-                else:
-                    needs.append(False)
-                    edges.append(None)
-            ctx.needs_input_grad = tuple(needs)
-            ctx.edges = tuple(edges)
-            if out.__class__ is tuple:
-                ctx._out_meta = tuple((o.shape, o.dtype) for o in out)
-                return tuple(_wrap_output(o, ctx, i) for i, o in enumerate(out))
-            result = _wrap_output(out, ctx, 0)
-            if cls.is_view:
-                _mark_view(result, args[0])
-            if cls.save_output:
-                ctx._out_data = result.data
-                ctx._out_vc = (result._vc, result._vc[0])
-            return result
-        ctx.needs_input_grad = (False,) * len(args)
-        if _grad_state.enabled and not cls.differentiable:
-            _grad_state.enabled = False
-            try:
-                out = cls.forward(ctx, *args, **kwargs)
-            finally:
-                _grad_state.enabled = True
+        if _grad_state.enabled:
+            if cls.differentiable:
+                for a in args:
+                    if a.__class__ is Tensor or isinstance(a, Tensor):
+                        if a.requires_grad:
+                            return _apply_recorded(cls, args, kwargs)
+            else:
+                # a non-differentiable op's forward may call other ops: record nothing
+                _grad_state.enabled = False
+                try:
+                    out = cls.forward(_Unrecorded(), *args, **kwargs)
+                finally:
+                    _grad_state.enabled = True
+                return _wrap_unrecorded(cls, out, args)
+        return _wrap_unrecorded(cls, cls.forward(_Unrecorded(), *args, **kwargs), args)
+
+
+class _NoNeeds:
+    """``needs_input_grad`` of an unrecorded call: False for every input."""
+
+    __slots__ = ()
+
+    def __getitem__(self, i):
+        return False
+
+    def __iter__(self):
+        return iter(())
+
+    def __len__(self):
+        return 0
+
+
+class _Unrecorded:
+    """The ``ctx`` of a call that records no graph: saving does nothing."""
+
+    needs_input_grad = _NoNeeds()
+
+    def save_for_backward(self, *tensors) -> None:
+        pass
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        pass
+
+
+def _apply_recorded(cls, args, kwargs):
+    ctx = Node(cls)
+    needs = []
+    edges = []
+    for a in args:
+        if (a.__class__ is Tensor or isinstance(a, Tensor)) and a.requires_grad:
+            needs.append(True)
+            fn = a.grad_fn
+            d = a.data
+            edges.append((a, -1, d.shape, d.dtype) if fn is None else (fn, a._output_nr, d.shape, d.dtype))
         else:
-            out = cls.forward(ctx, *args, **kwargs)
-        if out.__class__ is tuple:
-            return tuple(_wrap_plain(o) for o in out)
-        result = _wrap_plain(out)
-        if cls.is_view:
-            _mark_view(result, args[0])
-        return result
+            needs.append(False)
+            edges.append(None)
+    # known before forward runs, so forward can save only what backward will need
+    ctx.needs_input_grad = tuple(needs)
+    _grad_state.enabled = False
+    try:
+        out = cls.forward(ctx, *args, **kwargs)
+    finally:
+        _grad_state.enabled = True
+    ctx.edges = tuple(edges)
+    if out.__class__ is tuple:
+        ctx._out_meta = tuple((o.shape, o.dtype) for o in out)
+        return tuple(_wrap_output(o, ctx, i) for i, o in enumerate(out))
+    result = _wrap_output(out, ctx, 0)
+    if cls.is_view:
+        _mark_view(result, args[0])
+    if cls.save_output:
+        ctx._out_data = result.data
+        ctx._out_vc = (result._vc, result._vc[0])
+    return result
+
+
+def _wrap_unrecorded(cls, out, args):
+    if out.__class__ is np.ndarray:
+        result = Tensor(out)
+    elif out.__class__ is tuple:
+        return tuple(o if isinstance(o, Tensor) else Tensor(o) for o in out)
+    elif isinstance(out, Tensor):
+        result = out
+    else:
+        result = Tensor(out)
+    if cls.is_view:
+        _mark_view(result, args[0])
+    return result
 
 
 def _mark_view(result, base):
@@ -221,12 +257,6 @@ def _wrap_output(o, ctx, i):
         # integer outputs (indices) carry no gradient
         return Tensor(o)
     return Tensor(o, True, ctx, i)
-
-
-def _wrap_plain(o):
-    if isinstance(o, Tensor):
-        return o
-    return Tensor(o)
 
 
 from ..tensor import Tensor  # noqa: E402
