@@ -51,7 +51,10 @@ class Node:
     def save_for_backward(self, *tensors) -> None:
         """Keep input tensors for backward; an in-place change to one later is an error."""
         self._saved = tensors
-        self._versions = tuple(None if t is None else t._vc[0] for t in tensors)
+        versions = []
+        for t in tensors:
+            versions.append(None if t is None else t._vc[0])
+        self._versions = versions
 
     @property
     def saved_tensors(self) -> tuple:

@@ -1,0 +1,35 @@
+"""Timing helpers shared by the benchmarks: medians of repeated runs, printed tables."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+
+def median_time(fn, number: int, repeat: int = 7, warmup: int = 1) -> float:
+    """Median over ``repeat`` runs of the mean seconds per call of ``fn`` (``number`` calls a run)."""
+    for _ in range(warmup):
+        for _ in range(max(1, number // 10)):
+            fn()
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        runs.append((time.perf_counter() - start) / number)
+    return statistics.median(runs)
+
+
+def print_table(headers: list[str], rows: list[list]) -> None:
+    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for k, row in enumerate(cells):
+        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))))
+        if k == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def _fmt(c) -> str:
+    if isinstance(c, float):
+        return f"{c:.3g}" if abs(c) < 100 else f"{c:.0f}"
+    return str(c)
