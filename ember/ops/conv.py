@@ -1,5 +1,581 @@
-"""Functional neural-network ops: conv (see issue 3)."""
+"""Convolutions (1-d, 2-d, 3-d, transposed) and ``unfold``/``fold``, NCHW as in PyTorch.
+
+A convolution is one gather and one matrix product: im2col copies every
+kernel tap of the input into a column matrix ``(C*K, N*P)`` (``K`` taps,
+``P`` output positions; padding is read as zeros, never copied), and the
+weight ``(O, C*K)`` times it gives the output ``(O, N*P)``, returned as an
+``(N, O, *P)`` view of that memory (no transpose copy). The gradients are
+two more products: weight ``= grad @ cols.T`` and input
+``= col2im(weight.T @ grad)`` (a scatter-add). Groups batch those products.
+
+Three Functions close under differentiation, so gradients of any order
+work: the input-gradient of a convolution is a transposed convolution, the
+input-gradient of a transposed convolution is a convolution, and the weight
+gradient of either is a ``_ConvWeight`` whose own gradients are the other two.
+"""
 
 from __future__ import annotations
 
-__all__: list = []
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.grad_mode import state as _grad_state
+from ..errors import DTypeError, ShapeError
+from ..tensor import Tensor
+
+__all__ = [
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "unfold",
+    "fold",
+]
+
+
+# ----------------------------------------------------------------------- geometry
+class _Geometry:
+    """Where every kernel tap reads, in conv orientation, padded to 3 spatial dims.
+
+    ``image``: the spatial size of the conv input (= transposed-conv output);
+    ``cols``: the spatial size of the conv output (= transposed-conv input).
+    Tap ``k`` of output position ``o`` reads image position
+    ``o * stride - pad + k * dilation``; outside the image it reads zero.
+    """
+
+    __slots__ = ("nd", "kernel", "stride", "pad", "dilation", "groups", "image", "cols")
+
+    def __init__(self, nd, kernel, stride, pad, dilation, groups, image, cols) -> None:
+        lead = (1,) * (3 - nd)
+        self.nd = nd
+        self.kernel = lead + tuple(kernel)
+        self.stride = lead + tuple(stride)
+        self.pad = (0,) * (3 - nd) + tuple(pad)
+        self.dilation = lead + tuple(dilation)
+        self.groups = groups
+        self.image = lead + tuple(image)
+        self.cols = lead + tuple(cols)
+
+    @property
+    def taps(self) -> int:
+        kd, kh, kw = self.kernel
+        return kd * kh * kw
+
+    @property
+    def positions(self) -> int:
+        od, oh, ow = self.cols
+        return od * oh * ow
+
+
+def _kernels():
+    from ..kernels import conv
+
+    return conv
+
+
+def _as5d(a: np.ndarray) -> np.ndarray:
+    """``(N, C, *S)`` with 1 to 3 spatial dims as a ``(N, C, D, H, W)`` view."""
+    while a.ndim < 5:
+        a = a[:, :, None]
+    return a
+
+
+def _compute_dtype(a: np.ndarray) -> np.ndarray:
+    # Numba and BLAS have no float16 arithmetic: compute in float32 (as PyTorch's CPU kernels do)
+    return a.astype(np.float32) if a.dtype == np.float16 else a
+
+
+def _im2col(x: np.ndarray, geo: _Geometry) -> np.ndarray:
+    """``(N, C, *image)`` -> columns ``(C*K, N*P)``, rows ordered ``(c, kd, kh, kw)``."""
+    n, c = x.shape[:2]
+    cols = np.empty((c,) + geo.kernel + (n,) + geo.cols, x.dtype)
+    _kernels().im2col(_as5d(x), cols, geo.stride, geo.pad, geo.dilation)
+    return cols.reshape(c * geo.taps, n * geo.positions)
+
+
+def _col2im(cols: np.ndarray, geo: _Geometry, n: int, c: int) -> np.ndarray:
+    """Columns ``(C*K, N*P)`` -> ``(N, C, *image)``, summing the taps that land on one position."""
+    image = np.zeros((n, c) + geo.image[3 - geo.nd :], cols.dtype)
+    _kernels().col2im(
+        cols.reshape((c,) + geo.kernel + (n,) + geo.cols), _as5d(image), geo.stride, geo.pad, geo.dilation
+    )
+    return image
+
+
+def _channel_major(a: np.ndarray) -> np.ndarray:
+    """``(N, C, *P)`` -> ``(C, N*P)``; free for a conv output, one copy otherwise."""
+    return a.swapaxes(0, 1).reshape(a.shape[1], -1)
+
+
+def _conv_forward(x: np.ndarray, w: np.ndarray, b, geo: _Geometry, cols=None):
+    """The convolution ``(N, C, *image)`` -> ``(N, O, *cols)``; returns ``(output, cols)``."""
+    n = x.shape[0]
+    o = w.shape[0]
+    g = geo.groups
+    if cols is None:
+        cols = _im2col(x, geo)
+    if g == 1:
+        y = w.reshape(o, -1) @ cols
+    else:
+        y = np.matmul(w.reshape(g, o // g, -1), cols.reshape(g, -1, cols.shape[1])).reshape(o, -1)
+    if b is not None:
+        y += b[:, None]
+    return y.reshape((o, n) + geo.cols[3 - geo.nd :]).swapaxes(0, 1), cols
+
+
+def _conv_input_grad(gm: np.ndarray, w: np.ndarray, geo: _Geometry, n: int) -> np.ndarray:
+    """The transposed convolution of ``gm`` ``(O, N*P)`` (channel-major) -> ``(N, C, *image)``."""
+    o = w.shape[0]
+    g = geo.groups
+    c = w.shape[1] * g
+    if g == 1:
+        cols = w.reshape(o, -1).T @ gm
+    else:
+        cols = np.matmul(w.reshape(g, o // g, -1).transpose(0, 2, 1), gm.reshape(g, o // g, -1))
+    return _col2im(cols, geo, n, c)
+
+
+def _conv_weight_grad(x: np.ndarray, gm: np.ndarray, geo: _Geometry, w_shape: tuple, cols=None) -> np.ndarray:
+    """The weight gradient ``(O, C/G, *K)`` from the input and the channel-major output gradient."""
+    if cols is None:
+        cols = _im2col(x, geo)
+    g = geo.groups
+    o = w_shape[0]
+    if g == 1:
+        dw = gm @ cols.T
+    else:
+        dw = np.matmul(gm.reshape(g, o // g, -1), cols.reshape(g, -1, cols.shape[1]).transpose(0, 2, 1))
+    return dw.reshape(w_shape)
+
+
+def _bias_grad(grad: Tensor, gm) -> Tensor:
+    if _grad_state.enabled:  # create_graph: keep it differentiable
+        return grad.sum((0,) + tuple(range(2, grad.ndim)))
+    if gm is None:
+        gm = _channel_major(grad.data)
+    return Tensor(gm.sum(1))
+
+
+def _restore(a: np.ndarray, dtype) -> np.ndarray:
+    return a if a.dtype == dtype else a.astype(dtype)
+
+
+# ---------------------------------------------------------------------- Functions
+class _Conv(Function):
+    """``y = conv(x, w) + b``, ``x`` ``(N, C, *image)`` -> ``y`` ``(N, O, *cols)``."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, geo, cols=None):
+        xd, wd = _compute_dtype(x.data), _compute_dtype(w.data)
+        bd = None if b is None else _compute_dtype(b.data)
+        y, cols = _conv_forward(xd, wd, bd, geo, cols)
+        ctx.save_for_backward(x, w)
+        ctx.geo = geo
+        # keep the columns for the weight gradient (saves a second im2col) only when it will be needed
+        ctx.cols = cols if ctx.needs_input_grad[1] else None
+        return _restore(y, x.data.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        geo = ctx.geo
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        gm = None if _grad_state.enabled else _channel_major(_compute_dtype(grad.data))
+        gx = _ConvTranspose.apply(grad, w, None, geo, gm=gm) if need_x else None
+        gw = _ConvWeight.apply(x, grad, geo, cols=ctx.cols, gm=gm) if need_w else None
+        gb = _bias_grad(grad, gm) if need_b else None
+        ctx.cols = None
+        return gx, gw, gb, None
+
+
+class _ConvTranspose(Function):
+    """``y = conv_transpose(x, w) + b``, ``x`` ``(N, O, *cols)`` -> ``y`` ``(N, C, *image)``: the adjoint of ``_Conv``."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, geo, gm=None):
+        if gm is None:
+            gm = _channel_major(_compute_dtype(x.data))
+        y = _conv_input_grad(gm, _compute_dtype(w.data), geo, x.data.shape[0])
+        if b is not None:
+            y += _compute_dtype(b.data).reshape((-1,) + (1,) * geo.nd)
+        ctx.save_for_backward(x, w)
+        ctx.geo = geo
+        return _restore(y, x.data.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        geo = ctx.geo
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        cols = None
+        if need_w and not _grad_state.enabled:
+            cols = _im2col(_compute_dtype(grad.data), geo)
+        gx = _Conv.apply(grad, w, None, geo, cols=cols) if need_x else None
+        gw = _ConvWeight.apply(grad, x, geo, cols=cols) if need_w else None
+        gb = _bias_grad(grad, None) if need_b else None
+        return gx, gw, gb, None
+
+
+class _ConvWeight(Function):
+    """The weight gradient of ``_Conv``: ``(x (N, C, *image), grad (N, O, *cols))`` -> ``(O, C/G, *K)``."""
+
+    @staticmethod
+    def forward(ctx, x, grad, geo, cols=None, gm=None):
+        if gm is None:
+            gm = _channel_major(_compute_dtype(grad.data))
+        xd = _compute_dtype(x.data)
+        o = grad.data.shape[1]
+        w_shape = (o, x.data.shape[1] // geo.groups) + geo.kernel[3 - geo.nd :]
+        dw = _conv_weight_grad(xd, gm, geo, w_shape, cols)
+        ctx.save_for_backward(x, grad)
+        ctx.geo = geo
+        return _restore(dw, x.data.dtype)
+
+    @staticmethod
+    def backward(ctx, ggw):
+        x, grad = ctx.saved_tensors
+        geo = ctx.geo
+        need_x, need_g = ctx.needs_input_grad[:2]
+        gx = _ConvTranspose.apply(grad, ggw, None, geo) if need_x else None
+        gg = _Conv.apply(x, ggw, None, geo) if need_g else None
+        return gx, gg, None
+
+
+# ------------------------------------------------------------------- arguments
+def _tuple(value, nd: int, name: str, op: str) -> tuple:
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * nd
+    value = tuple(int(v) for v in value)
+    if len(value) == 1:
+        return value * nd
+    if len(value) != nd:
+        raise ValueError(f"{op}: {name} must be an int or a tuple of {nd} ints, got {value}")
+    return value
+
+
+def _check_dtypes(op: str, input: Tensor, weight: Tensor, bias) -> None:
+    if input.data.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected a floating point input, got {input.dtype.name}")
+    if weight.data.dtype != input.data.dtype:
+        raise DTypeError(
+            f"{op}: input dtype {input.dtype.name} and weight dtype {weight.dtype.name} should be the same"
+        )
+    if bias is not None and bias.data.dtype != input.data.dtype:
+        raise DTypeError(f"{op}: input dtype {input.dtype.name} and bias dtype {bias.dtype.name} should be the same")
+
+
+def _check_ranks(op: str, nd: int, input: Tensor, weight: Tensor, weight_doc: str) -> bool:
+    """Checks input and weight ranks; returns whether the input is batched."""
+    if weight.data.ndim != nd + 2:
+        raise ShapeError(f"{op}: weight must be {nd + 2}-d {weight_doc}, got shape {weight.shape}")
+    if input.data.ndim not in (nd + 1, nd + 2):
+        raise ShapeError(
+            f"{op}: expected {nd + 1}-d (unbatched) or {nd + 2}-d (batched) input, got input of shape {input.shape}"
+        )
+    return input.data.ndim == nd + 2
+
+
+def _check_positive(op: str, **values) -> None:
+    for name, value in values.items():
+        if any(v < 1 for v in value):
+            raise ValueError(f"{op}: {name} must be positive, got {value}")
+
+
+def _check_groups(op: str, groups) -> int:
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive integer, got {groups!r}")
+    return int(groups)
+
+
+def _check_bias(op: str, bias, channels: int) -> None:
+    if bias is not None and bias.data.shape != (channels,):
+        raise ShapeError(f"{op}: bias must have shape ({channels},) (one per output channel), got {bias.shape}")
+
+
+def _batched(input: Tensor, batched: bool) -> Tensor:
+    return input if batched else input.unsqueeze(0)
+
+
+def _conv(op: str, nd: int, input, weight, bias, stride, padding, dilation, groups) -> Tensor:
+    batched = _check_ranks(op, nd, input, weight, "(out_channels, in_channels/groups, *kernel_size)")
+    _check_dtypes(op, input, weight, bias)
+    groups = _check_groups(op, groups)
+    stride = _tuple(stride, nd, "stride", op)
+    dilation = _tuple(dilation, nd, "dilation", op)
+    _check_positive(op, stride=stride, dilation=dilation)
+    shape = input.data.shape if batched else (1,) + input.data.shape
+    out_channels, in_per_group = weight.data.shape[:2]
+    kernel = weight.data.shape[2:]
+    channels, image = shape[1], shape[2:]
+    if out_channels % groups:
+        raise ShapeError(
+            f"{op}: weight {weight.shape} has {out_channels} output channels, not divisible by groups={groups}"
+        )
+    if channels % groups:
+        raise ShapeError(f"{op}: input {input.shape} has {channels} channels, not divisible by groups={groups}")
+    if in_per_group * groups != channels:
+        raise ShapeError(
+            f"{op}: weight {weight.shape} with groups={groups} expects input with {in_per_group * groups} channels, "
+            f"got {input.shape}"
+        )
+    _check_bias(op, bias, out_channels)
+    if isinstance(padding, str):
+        if padding == "valid":
+            pad_lo = pad_hi = (0,) * nd
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{op}: padding='same' is not supported for strided convolutions (stride {stride})")
+            total = tuple(d * (k - 1) for d, k in zip(dilation, kernel))
+            pad_lo = tuple(t // 2 for t in total)  # the odd extra goes on the right, as in PyTorch
+            pad_hi = tuple(t - lo for t, lo in zip(total, pad_lo))
+        else:
+            raise ValueError(f"{op}: invalid padding string {padding!r}: expected 'same' or 'valid'")
+    else:
+        pad_lo = pad_hi = _tuple(padding, nd, "padding", op)
+        if any(p < 0 for p in pad_lo):
+            raise ValueError(f"{op}: padding must be non-negative, got {pad_lo}")
+    out = tuple(
+        (i + lo + hi - d * (k - 1) - 1) // s + 1
+        for i, lo, hi, d, k, s in zip(image, pad_lo, pad_hi, dilation, kernel, stride)
+    )
+    if any(o < 1 for o in out):
+        raise ShapeError(
+            f"{op}: output size {out} is too small (< 1) for input {input.shape}: input size {image}, "
+            f"kernel {kernel}, padding {padding if isinstance(padding, str) else pad_lo}, dilation {dilation}, "
+            f"stride {stride}"
+        )
+    geo = _Geometry(nd, kernel, stride, pad_lo, dilation, groups, image, out)
+    y = _Conv.apply(_batched(input, batched), weight, bias, geo)
+    return y if batched else y.squeeze(0)
+
+
+def _conv_transpose(op: str, nd: int, input, weight, bias, stride, padding, output_padding, groups, dilation):
+    batched = _check_ranks(op, nd, input, weight, "(in_channels, out_channels/groups, *kernel_size)")
+    _check_dtypes(op, input, weight, bias)
+    groups = _check_groups(op, groups)
+    if isinstance(padding, str):
+        raise ValueError(f"{op}: padding={padding!r} is not supported for transposed convolutions; pass ints")
+    stride = _tuple(stride, nd, "stride", op)
+    dilation = _tuple(dilation, nd, "dilation", op)
+    padding = _tuple(padding, nd, "padding", op)
+    output_padding = _tuple(output_padding, nd, "output_padding", op)
+    _check_positive(op, stride=stride, dilation=dilation)
+    if any(p < 0 for p in padding) or any(p < 0 for p in output_padding):
+        raise ValueError(f"{op}: padding {padding} and output_padding {output_padding} must be non-negative")
+    for op_, s, d in zip(output_padding, stride, dilation):
+        if op_ >= s and op_ >= d:
+            raise ValueError(
+                f"{op}: output_padding {output_padding} must be smaller than either stride {stride} "
+                f"or dilation {dilation}"
+            )
+    shape = input.data.shape if batched else (1,) + input.data.shape
+    in_channels, out_per_group = weight.data.shape[:2]
+    kernel = weight.data.shape[2:]
+    channels, size = shape[1], shape[2:]
+    if in_channels % groups:
+        raise ShapeError(
+            f"{op}: weight {weight.shape} has {in_channels} input channels, not divisible by groups={groups}"
+        )
+    if channels != in_channels:
+        raise ShapeError(
+            f"{op}: weight {weight.shape} with groups={groups} expects input with {in_channels} channels, "
+            f"got {input.shape}"
+        )
+    _check_bias(op, bias, out_per_group * groups)
+    out = tuple(
+        (i - 1) * s - 2 * p + d * (k - 1) + op_ + 1
+        for i, s, p, d, k, op_ in zip(size, stride, padding, dilation, kernel, output_padding)
+    )
+    if any(o < 1 for o in out):
+        raise ShapeError(
+            f"{op}: output size {out} is too small (< 1) for input {input.shape}: input size {size}, "
+            f"kernel {kernel}, padding {padding}, output_padding {output_padding}, dilation {dilation}, "
+            f"stride {stride}"
+        )
+    geo = _Geometry(nd, kernel, stride, padding, dilation, groups, out, size)
+    y = _ConvTranspose.apply(_batched(input, batched), weight, bias, geo)
+    return y if batched else y.squeeze(0)
+
+
+# ------------------------------------------------------------------ public ops
+def conv1d(
+    input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1
+) -> Tensor:
+    """1-d convolution (cross-correlation): ``(N, C, L)`` with weight ``(O, C/groups, K)`` -> ``(N, O, L_out)``.
+
+    ``padding``: int, tuple, ``'valid'`` (none) or ``'same'`` (output length = input length, stride 1).
+    """
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(
+    input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1
+) -> Tensor:
+    """2-d convolution (cross-correlation): ``(N, C, H, W)`` with weight ``(O, C/groups, kH, kW)`` -> ``(N, O, H_out, W_out)``.
+
+    ``padding``: int, tuple, ``'valid'`` or ``'same'``. ``groups=C`` with ``O = m*C`` is a depthwise convolution.
+    The output is an NCHW view of channel-major memory (PyTorch's strides would be contiguous).
+    """
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(
+    input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1
+) -> Tensor:
+    """3-d convolution: ``(N, C, D, H, W)`` with weight ``(O, C/groups, kD, kH, kW)`` -> ``(N, O, D_out, H_out, W_out)``."""
+    return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
+    """Transposed 1-d convolution (the gradient of ``conv1d`` w.r.t. its input): weight ``(C_in, C_out/groups, K)``.
+
+    ``L_out = (L - 1)*stride - 2*padding + dilation*(K - 1) + output_padding + 1``.
+    """
+    return _conv_transpose(
+        "conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
+
+
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
+    """Transposed 2-d convolution ("deconvolution"): ``(N, C_in, H, W)`` with weight ``(C_in, C_out/groups, kH, kW)``.
+
+    ``H_out = (H - 1)*stride - 2*padding + dilation*(kH - 1) + output_padding + 1``, likewise ``W_out``.
+    """
+    return _conv_transpose(
+        "conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
+
+
+def conv_transpose3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
+    """Transposed 3-d convolution: ``(N, C_in, D, H, W)`` with weight ``(C_in, C_out/groups, kD, kH, kW)``."""
+    return _conv_transpose(
+        "conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
+
+
+# --------------------------------------------------------------- unfold / fold
+def _blocks_view(a: np.ndarray, geo: _Geometry, n: int, c: int) -> np.ndarray:
+    """``(N, C*K, L)`` as the kernels' ``(C, KD, KH, KW, N, OD, OH, OW)`` (a strided view)."""
+    return a.reshape((n, c) + geo.kernel + geo.cols).transpose(1, 2, 3, 4, 0, 5, 6, 7)
+
+
+class _Unfold(Function):
+    """im2col: ``(N, C, H, W)`` -> ``(N, C*kH*kW, L)``, taps ordered ``(c, kh, kw)`` as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x, geo):
+        xd = _compute_dtype(x.data)
+        n, c = xd.shape[:2]
+        out = np.empty((n, c * geo.taps, geo.positions), xd.dtype)
+        _kernels().im2col(_as5d(xd), _blocks_view(out, geo, n, c), geo.stride, geo.pad, geo.dilation)
+        ctx.geo = geo
+        ctx.channels = c
+        return _restore(out, x.data.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _Fold.apply(grad, ctx.geo, ctx.channels), None
+
+
+class _Fold(Function):
+    """col2im: ``(N, C*kH*kW, L)`` -> ``(N, C, H, W)``, summing overlapping blocks; the adjoint of ``_Unfold``."""
+
+    @staticmethod
+    def forward(ctx, cols, geo, channels):
+        cd = _compute_dtype(cols.data)
+        n = cd.shape[0]
+        out = np.zeros((n, channels) + geo.image[1:], cd.dtype)
+        _kernels().col2im(_blocks_view(cd, geo, n, channels), _as5d(out), geo.stride, geo.pad, geo.dilation)
+        ctx.geo = geo
+        return _restore(out, cols.data.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _Unfold.apply(grad, ctx.geo), None, None
+
+
+def _block_geometry(op: str, image, kernel_size, dilation, padding, stride) -> _Geometry:
+    kernel = _tuple(kernel_size, 2, "kernel_size", op)
+    dilation = _tuple(dilation, 2, "dilation", op)
+    padding = _tuple(padding, 2, "padding", op)
+    stride = _tuple(stride, 2, "stride", op)
+    _check_positive(op, kernel_size=kernel, dilation=dilation, stride=stride)
+    if any(p < 0 for p in padding):
+        raise ValueError(f"{op}: padding must be non-negative, got {padding}")
+    blocks = tuple(
+        (i + 2 * p - d * (k - 1) - 1) // s + 1 for i, p, d, k, s in zip(image, padding, dilation, kernel, stride)
+    )
+    if any(b < 1 for b in blocks):
+        raise ShapeError(
+            f"{op}: no sliding block fits: spatial size {tuple(image)} with kernel_size {kernel}, dilation "
+            f"{dilation}, padding {padding}, stride {stride} gives {blocks} blocks"
+        )
+    return _Geometry(2, kernel, stride, padding, dilation, 1, image, blocks)
+
+
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Extract sliding blocks (im2col): ``(N, C, H, W)`` -> ``(N, C*kH*kW, L)``, ``L`` blocks.
+
+    Column ``l`` holds block ``l`` (row-major over block positions), rows ordered ``(c, kh, kw)``.
+    """
+    if input.data.ndim not in (3, 4):
+        raise ShapeError(f"unfold: expected 3-d (unbatched) or 4-d (batched) input, got input of shape {input.shape}")
+    batched = input.data.ndim == 4
+    geo = _block_geometry("unfold", input.data.shape[-2:], kernel_size, dilation, padding, stride)
+    y = _Unfold.apply(_batched(input, batched), geo)
+    return y if batched else y.squeeze(0)
+
+
+def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Sum sliding blocks back into an image (col2im): ``(N, C*kH*kW, L)`` -> ``(N, C, *output_size)``.
+
+    The inverse of ``unfold`` up to overlap: positions covered by several blocks get their sum.
+    """
+    if input.data.ndim not in (2, 3):
+        raise ShapeError(f"fold: expected 2-d (unbatched) or 3-d (batched) input, got input of shape {input.shape}")
+    batched = input.data.ndim == 3
+    image = _tuple(output_size, 2, "output_size", "fold")
+    geo = _block_geometry("fold", image, kernel_size, dilation, padding, stride)
+    rows, length = input.data.shape[-2:]
+    if rows % geo.taps:
+        raise ShapeError(
+            f"fold: expected size of input's dimension {int(batched)} ({rows}, input {input.shape}) to be "
+            f"divisible by the product of kernel_size {geo.kernel[1:]} ({geo.taps})"
+        )
+    if length != geo.positions:
+        raise ShapeError(
+            f"fold: output_size {image}, kernel_size {geo.kernel[1:]}, dilation {geo.dilation[1:]}, padding "
+            f"{geo.pad[1:]}, stride {geo.stride[1:]} give {geo.cols[1]} * {geo.cols[2]} = {geo.positions} sliding "
+            f"blocks, but input {input.shape} has {length}"
+        )
+    y = _Fold.apply(_batched(input, batched), geo, rows // geo.taps)
+    return y if batched else y.squeeze(0)
