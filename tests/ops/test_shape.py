@@ -11,6 +11,15 @@ from tests.helpers import check_gradcheck, check_op, make_array
 LAYOUTS = ["contiguous", "transposed", "sliced"]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _torch_single_thread():
+    """torch's intra-op thread pool spins for ~15 ms per tril/pad on this shared 2-core machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def ns(x):
     """The module whose functions match ``x``: ember for ember tensors, torch for torch tensors."""
     return em if isinstance(x, em.Tensor) else torch
