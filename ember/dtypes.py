@@ -130,6 +130,10 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     """The smallest dtype that both ``a`` and ``b`` convert to (PyTorch's table)."""
     if a is b:
         return a
+    # across categories the higher one wins unchanged (int32 + float16 -> float16);
+    # within a category NumPy's table is PyTorch's (uint8 + int8 -> int16)
+    if a.category != b.category:
+        return a if a.category > b.category else b
     return _BY_NUMPY[np.promote_types(a.np, b.np)]
 
 

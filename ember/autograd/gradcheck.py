@@ -101,16 +101,21 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float
     """Check second derivatives: gradcheck of the vector-Jacobian product of ``fn``."""
     from ..tensor import Tensor
     from . import grad
+    from .grad_mode import enable_grad
 
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     diff_idx = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     outs = _flatten_outputs(fn(*inputs))
     rng = np.random.default_rng(seed)
-    cotangents = [Tensor(rng.standard_normal(o.shape)) for o in outs]
+    # the cotangents are inputs too (as in PyTorch), so linear ops have something to check
+    cotangents = [Tensor(rng.standard_normal(o.shape), requires_grad=True) for o in outs]
+    n = len(inputs)
 
-    def vjp(*xs):
-        ys = _flatten_outputs(fn(*xs))
-        gs = grad(ys, [xs[i] for i in diff_idx], cotangents, create_graph=True, allow_unused=True)
+    def vjp(*args):
+        xs, cts = args[:n], args[n:]
+        with enable_grad():
+            ys = _flatten_outputs(fn(*xs))
+            gs = grad(ys, [xs[i] for i in diff_idx], list(cts), create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
-    return gradcheck(vjp, inputs, eps=eps, atol=atol, rtol=rtol)
+    return gradcheck(vjp, inputs + tuple(cotangents), eps=eps, atol=atol, rtol=rtol)

@@ -15,10 +15,11 @@ from ..ops import loss as _loss
 from ..ops import norm as _norm
 from ..ops import pool as _pool
 from ..ops.elementwise import relu, sigmoid, tanh
+from ..ops.shape import pad
 
 _FAMILIES = (_activation, _attention, _conv, _dropout, _embedding, _loss, _norm, _pool)
 
-__all__ = ["relu", "sigmoid", "tanh"]
+__all__ = ["relu", "sigmoid", "tanh", "pad"]
 
 
 def _reexport() -> None:
