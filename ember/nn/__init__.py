@@ -17,11 +17,25 @@ from .layers import linear as _linear
 from .layers import loss as _loss
 from .layers import normalization as _normalization
 from .layers import pooling as _pooling
+from .layers import rnn as _rnn
 from .layers import sparse as _sparse
+from .layers import transformer as _transformer
 from .module import IncompatibleKeys, Module, StateDictError
 from .parameter import Buffer, Parameter
 
-_LAYER_FILES = (_activation, _conv, _dropout, _flatten, _linear, _loss, _normalization, _pooling, _sparse)
+_LAYER_FILES = (
+    _activation,
+    _conv,
+    _dropout,
+    _flatten,
+    _linear,
+    _loss,
+    _normalization,
+    _pooling,
+    _rnn,
+    _sparse,
+    _transformer,
+)
 
 __all__ = [
     "functional",

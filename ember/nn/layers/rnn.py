@@ -1,0 +1,5 @@
+"""Sequence layers: rnn (issue 5)."""
+
+from __future__ import annotations
+
+__all__: list = []
