@@ -169,8 +169,10 @@ class _TakeAlong(Function):
     """``take_along_axis(a, index, dim)`` (reshaped to ``out_shape``); its gradient scatters back."""
 
     @staticmethod
-    def forward(ctx, a, index, dim, unique, out_shape):
+    def forward(ctx, a, index, dim, unique, out_shape, values=None):
         ctx.meta = (a.data.shape, index, dim, unique)
+        if values is not None:  # already computed by a faster route (max via a ufunc reduce)
+            return values
         out = np.take_along_axis(a.data, index, axis=dim)
         return out if out_shape is None else out.reshape(out_shape)
 
@@ -457,8 +459,9 @@ def _extreme_dim(input: Tensor, dim, keepdim: bool, take_max: bool, op: str):
     d = _dim1(dim, x.shape, op)
     _check_nonempty(op, x.shape, (d,))
     index = (np.argmax if take_max else np.argmin)(x, axis=d, keepdims=True)
-    out_shape = None if keepdim else x.shape[:d] + x.shape[d + 1 :]
-    values = _GATHER[op].apply(input, index, d, True, out_shape)
+    value = (np.maximum if take_max else np.minimum).reduce(x, axis=d, keepdims=keepdim)
+    out_shape = None if keepdim else value.shape
+    values = _GATHER[op].apply(input, index, d, True, out_shape, values=value)
     return return_types[op](values, Tensor(index if keepdim else index.reshape(out_shape)))
 
 
@@ -542,11 +545,17 @@ class Var(Function):
     def forward(ctx, a, dims, correction, keepdim):
         ctx.save_for_backward(a)
         ctx.meta = (dims, correction, keepdim)
-        if _count(a.data.shape, dims) > correction:
-            return np.var(a.data, axis=dims, ddof=correction, keepdims=keepdim)
+        x = a.data
+        count = _count(x.shape, dims)
+        if count > correction and x.dtype != np.float16:  # np.var's steps without its Python overhead
+            centred = x - np.add.reduce(x, axis=dims, keepdims=True) / count
+            squared = np.multiply(centred, centred, out=centred) if x.ndim else centred * centred
+            return np.add.reduce(squared, axis=dims, keepdims=keepdim) / (count - correction)
+        if count > correction:
+            return np.var(x, axis=dims, ddof=correction, keepdims=keepdim)
         with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's "degrees of freedom <= 0"
-            return np.var(a.data, axis=dims, ddof=correction, keepdims=keepdim)
+            return np.var(x, axis=dims, ddof=correction, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, g):
@@ -948,14 +957,15 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     n = x.shape[d]
     if not 0 <= k <= n:
         raise IndexError(f"topk: k={k} out of range for dimension {d} of size {n} (input shape {x.shape})")
-    if k == n or 4 * k >= n:
-        index = np.take(_argsort(x, d, largest), np.arange(k), axis=d)
+    lead = (slice(None),) * d
+    if n <= 64 or 4 * k >= n:
+        index = _argsort(x, d, largest)[lead + (slice(0, k),)]
     else:
         # partition, then sort only the k chosen
         if largest:
-            part = np.take(np.argpartition(x, n - k, axis=d), np.arange(n - k, n), axis=d)
+            part = np.argpartition(x, n - k, axis=d)[lead + (slice(n - k, n),)]
         else:
-            part = np.take(np.argpartition(x, k - 1, axis=d), np.arange(k), axis=d)
+            part = np.argpartition(x, k - 1, axis=d)[lead + (slice(0, k),)]
         order = _argsort(np.take_along_axis(x, part, axis=d), d, largest)
         index = np.take_along_axis(part, order, axis=d)
     return return_types["topk"](_GATHER["topk"].apply(input, index, d, True, None), Tensor(index))
