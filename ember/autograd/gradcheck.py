@@ -45,12 +45,15 @@ def _analytical_jacobian(fn, inputs, diff_idx):
     from ..tensor import Tensor
     from . import grad
 
-    outs = [o for o in _flatten_outputs(fn(*inputs)) if isinstance(o, Tensor) and o.requires_grad]
+    outs = [o for o in _flatten_outputs(fn(*inputs)) if isinstance(o, Tensor)]
     sizes = [o.data.size for o in outs]
     n_out = sum(sizes)
     jacs = [np.zeros((inputs[i].data.size, n_out)) for i in diff_idx]
     col = 0
     for o, size in zip(outs, sizes):
+        if not o.requires_grad:  # no gradient path: its Jacobian columns stay zero
+            col += size
+            continue
         for k in range(size):
             seed = np.zeros(size, dtype=o.data.dtype)
             seed[k] = 1

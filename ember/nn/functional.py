@@ -14,12 +14,12 @@ from ..ops import embedding as _embedding
 from ..ops import loss as _loss
 from ..ops import norm as _norm
 from ..ops import pool as _pool
-from ..ops.elementwise import relu, sigmoid, tanh
+from ..ops.elementwise import sigmoid, tanh
 from ..ops.shape import pad
 
 _FAMILIES = (_activation, _attention, _conv, _dropout, _embedding, _loss, _norm, _pool)
 
-__all__ = ["relu", "sigmoid", "tanh", "pad"]
+__all__ = ["sigmoid", "tanh", "pad"]
 
 
 def _reexport() -> None:
