@@ -16,9 +16,11 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.function import Function
+from ..autograd.grad_mode import state as _grad_state
 from ..errors import AutogradError, DTypeError, ShapeError
 from ..tensor import Tensor
 from . import elementwise as _ew
+from ._util import broadcast_view
 
 __all__ = [
     "sum",
@@ -130,6 +132,12 @@ def _count(shape: tuple, dims: tuple) -> int:
 
 def expand_reduced(g: Tensor, in_shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
     """Broadcast a reduced gradient back over the reduced axes of ``in_shape``."""
+    if not _grad_state.enabled:
+        # first-order backward: one broadcast view, no graph bookkeeping
+        gd = g.data
+        if not keepdim and dims:
+            gd = gd.reshape(_keepdim_shape(in_shape, dims))
+        return Tensor(broadcast_view(gd, in_shape))
     if not keepdim and dims:
         g = g.reshape(_keepdim_shape(in_shape, dims))
     return g.expand(in_shape)

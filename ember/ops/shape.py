@@ -18,7 +18,7 @@ from .. import dtypes as _dt
 from ..autograd.function import Function
 from ..errors import ShapeError
 from ..tensor import Tensor
-from ._util import norm_dim
+from ._util import broadcast_view, norm_dim
 
 __all__ = [
     "reshape",
@@ -351,7 +351,7 @@ class Expand(Function):
 
     @staticmethod
     def forward(ctx, a, shape):
-        return np.broadcast_to(a.data, shape)
+        return broadcast_view(a.data, shape)
 
     @staticmethod
     def backward(ctx, g):
