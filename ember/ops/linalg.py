@@ -6,6 +6,7 @@ methods ``det``, ``inverse``, ``slogdet`` and ``logdet`` here load it on first u
 
 from __future__ import annotations
 
+import math
 import string
 from functools import lru_cache
 
@@ -158,6 +159,11 @@ class MatMul(Function):
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with NumPy's rules: 1-d, 2-d, batched and broadcast batch dims."""
+    if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+        raise TypeError(
+            f"matmul: expected two tensors, got {type(input).__name__} and {type(other).__name__} "
+            "(wrap arrays with ember.tensor)"
+        )
     if input.data.ndim == 0 or other.data.ndim == 0:
         raise ShapeError(
             f"matmul: both arguments need at least 1 dimension, got shapes {input.shape} and {other.shape}"
@@ -254,8 +260,13 @@ class AddMatMul(Function):
             out *= alpha
         if beta != 0:
             cd = c.data
-            if out.shape != np.broadcast_shapes(out.shape, cd.shape):
-                raise ShapeError(f"addmm: input {c.shape} does not broadcast to the product's shape {out.shape}")
+            try:
+                fits = np.broadcast_shapes(out.shape, cd.shape) == out.shape
+            except ValueError:
+                fits = False
+            if not fits:
+                op = "addmm" if out.ndim == 2 else "baddbmm"
+                raise ShapeError(f"{op}: input {c.shape} does not broadcast to the product's shape {out.shape}")
             if beta == 1:
                 out += cd
             else:
@@ -357,7 +368,7 @@ _LETTERS = string.ascii_uppercase + string.ascii_lowercase
 class _EinsumPlan:
     """A parsed equation for given operand shapes; broadcast (size-1) dims are squeezed out."""
 
-    __slots__ = ("labels", "shapes", "squeezed", "out", "sizes", "equation")
+    __slots__ = ("labels", "shapes", "squeezed", "out", "sizes", "equation", "path")
 
     def __init__(self, labels, shapes, squeezed, out, sizes):
         self.labels = labels  # per operand, after squeezing broadcast dims
@@ -366,6 +377,7 @@ class _EinsumPlan:
         self.out = out
         self.sizes = sizes
         self.equation = ",".join("".join(lab) for lab in labels) + "->" + "".join(out)
+        self.path = None  # np.einsum's contraction order for 3+ operands, found once per plan
 
 
 def _split_term(term: str, equation: str):
@@ -482,13 +494,13 @@ def _contract_pair(x, lx, y, ly, out) -> np.ndarray:
     x_only = [c for c in lx if c not in ly]
     y_only = [c for c in ly if c not in lx]
     bs = [size[c] for c in batch]
-    m = int(np.prod([size[c] for c in x_only], dtype=np.int64))
-    k = int(np.prod([size[c] for c in contracted], dtype=np.int64))
-    n = int(np.prod([size[c] for c in y_only], dtype=np.int64))
+    m = math.prod([size[c] for c in x_only])
+    k = math.prod([size[c] for c in contracted])
+    n = math.prod([size[c] for c in y_only])
     xp = x.transpose([lx.index(c) for c in batch + x_only + contracted])
     yp = y.transpose([ly.index(c) for c in batch + contracted + y_only])
     if batch:
-        b = int(np.prod(bs, dtype=np.int64))
+        b = math.prod(bs)
         r = np.matmul(xp.reshape(b, m, k), yp.reshape(b, k, n))
     else:
         r = np.matmul(xp.reshape(m, k), yp.reshape(k, n))
@@ -505,7 +517,23 @@ def _einsum_arrays(plan: _EinsumPlan, arrays) -> np.ndarray:
     if len(arrays) == 1:
         r = np.einsum(plan.equation, arrays[0])
         return r.copy() if np.may_share_memory(r, arrays[0]) else r
-    return np.einsum(plan.equation, *arrays, optimize=True)
+    if plan.path is None:
+        plan.path = np.einsum_path(plan.equation, *arrays, optimize="greedy")[0][1:]
+    # contract pairs in NumPy's greedy order, each as one matrix product
+    ops = list(zip(arrays, labels))
+    for step in plan.path:
+        if len(step) != 2:
+            return np.einsum(plan.equation, *arrays, optimize=True)
+        i, j = sorted(step)
+        y, ly = ops.pop(j)
+        x, lx = ops.pop(i)
+        needed = set(out).union(*(lab for _, lab in ops))
+        keep = [c for c in _unique(lx + ly) if c in needed]
+        ops.append((_contract_pair(x, lx, y, ly, keep), keep))
+    r, lab = ops[0]
+    if lab != out:
+        r = np.einsum("".join(lab) + "->" + "".join(out), r)
+    return r
 
 
 class Einsum(Function):
@@ -626,9 +654,9 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
     _same_dtype("tensordot", a, b)
     free_a = [d for d in range(a.ndim) if d not in da]
     free_b = [d for d in range(b.ndim) if d not in db]
-    k = int(np.prod([a.shape[d] for d in da], dtype=np.int64))
-    a2 = a.permute(free_a + da).reshape(int(np.prod([a.shape[d] for d in free_a], dtype=np.int64)), k)
-    b2 = b.permute(db + free_b).reshape(k, int(np.prod([b.shape[d] for d in free_b], dtype=np.int64)))
+    k = math.prod([a.shape[d] for d in da])
+    a2 = a.permute(free_a + da).reshape(math.prod([a.shape[d] for d in free_a]), k)
+    b2 = b.permute(db + free_b).reshape(k, math.prod([b.shape[d] for d in free_b]))
     out = MatMul.apply(a2, b2)
     return out.reshape(tuple(a.shape[d] for d in free_a) + tuple(b.shape[d] for d in free_b))
 

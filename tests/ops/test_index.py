@@ -200,6 +200,28 @@ def test_setitem_gradcheck():
     check_gradcheck([(3, 3), (2, 2)], fn)
 
 
+def test_setitem_int_and_array_follows_torch():
+    (ie,), (it,) = _idx(np.array([0, 3]))
+
+    def fn_e(x, v):
+        y = x * 1.0
+        y[1, :, ie] = v
+        return y
+
+    def fn_t(x, v):
+        y = x * 1.0
+        y[1, :, it] = v
+        return y
+
+    check_op([(4, 3, 5), (3, 2)], fn_e, fn_t)
+
+
+def test_index_put_out_of_range_error():
+    x = em.zeros(3, 4)
+    with pytest.raises(IndexError, match="index_put: index 4 is out of range for dimension 1 with size 4"):
+        em.index_put(x, (em.tensor([0]), em.tensor([4])), em.tensor(1.0))
+
+
 def test_setitem_on_leaf_requiring_grad_is_an_error():
     x = em.zeros(3, requires_grad=True)
     with pytest.raises(em.AutogradError):

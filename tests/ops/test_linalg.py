@@ -74,6 +74,8 @@ def test_matmul_errors():
         em.zeros(2, 3, 4) @ em.zeros(3, 4, 5)
     with pytest.raises(em.DTypeError, match="float32 and ember.float64"):
         em.zeros(2, 2) @ em.zeros(2, 2, dtype=em.float64)
+    with pytest.raises(TypeError, match="matmul: expected two tensors, got Tensor and ndarray"):
+        em.zeros(2, 2) @ np.zeros((2, 2), np.float32)
 
 
 def test_mm_bmm_mv_dot_vdot():
@@ -124,6 +126,11 @@ def test_addmm(beta, alpha, cshape):
         lambda c, a, b: em.addmm(c, a, b, beta=beta, alpha=alpha),
         lambda c, a, b: torch.addmm(c, a, b, beta=beta, alpha=alpha),
     )
+
+
+def test_addmm_input_shape_error():
+    with pytest.raises(em.ShapeError, match=r"addmm: input \(4,\) does not broadcast to the product's shape \(3, 5\)"):
+        em.addmm(em.zeros(4), em.zeros(3, 2), em.zeros(2, 5))
 
 
 def test_addmm_inplace_and_baddbmm():
