@@ -178,6 +178,15 @@ def test_setitem_gradients_to_input_and_value(name, key, vshape):
     check_op([(4, 3), vshape], fn_e, fn_t)
 
 
+def test_setitem_value_with_grad_into_plain_tensor():
+    v = em.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = em.zeros(4, 3)
+    y[1] = v * 2
+    y[3, 1:] = v[:2]
+    (y * em.arange(12.0).reshape(4, 3)).sum().backward()
+    np.testing.assert_array_equal(v.grad.data, [2 * 3 + 10, 2 * 4 + 11, 2 * 5])
+
+
 def test_setitem_python_scalar_and_mask():
     def fn(x):
         y = x.clone()
