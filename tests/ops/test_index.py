@@ -5,18 +5,8 @@ import pytest
 import torch
 
 import ember as em
+from ember.autograd import gradgradcheck
 from tests.helpers import check_gradcheck, check_op, rng
-
-
-def gradgradcheck(fn, inputs):
-    """Second derivatives by finite differences of the vector-Jacobian product (float64)."""
-    cot = [em.tensor(rng().standard_normal(o.shape)) for o in [fn(*inputs)]]
-
-    def vjp(*xs):
-        with em.enable_grad():
-            return em.grad([fn(*xs)], list(xs), cot, create_graph=True)
-
-    return em.autograd.gradcheck(vjp, inputs)
 
 
 def _idx(*arrays):

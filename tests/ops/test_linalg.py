@@ -7,22 +7,8 @@ import pytest
 import torch
 
 import ember as em
+from ember.autograd import gradgradcheck
 from tests.helpers import check_gradcheck, check_op, rng
-
-
-def gradgradcheck(fn, inputs):
-    """Second derivatives by finite differences of the vector-Jacobian product (float64)."""
-    outs = fn(*inputs)
-    outs = outs if isinstance(outs, tuple) else (outs,)
-    cot = [em.tensor(rng().standard_normal(o.shape)) for o in outs]
-
-    def vjp(*xs):
-        with em.enable_grad():
-            ys = fn(*xs)
-            ys = ys if isinstance(ys, tuple) else (ys,)
-            return em.grad(list(ys), list(xs), cot, create_graph=True)
-
-    return em.autograd.gradcheck(vjp, inputs)
 
 
 def _f64(*shapes):
