@@ -3,9 +3,11 @@
 ``math.erf``/``math.erfc`` are the C library's, accurate to about one ulp in
 float64; erfc stays accurate in the tail where ``1 - erf`` would cancel.
 erfinv starts from Giles' single-precision approximation ("Approximating the
-erfinv function", GPU Computing Gems, 2011) and polishes it with Newton steps on
-erf (on log erfc in the tails, where erf cancels), which brings it to float64
-accuracy.
+erfinv function", GPU Computing Gems, 2011) and polishes it to float64 accuracy
+(within 2 ulp of SciPy's) with a Halley step on erf (erfc past 0.5), or, past
+0.9966, Newton steps on log erfc. Measured per float64 element, one core of the
+(busy) 2-core machine: erf/erfc 11-13 ns, erfinv 60-100 ns; PyTorch's SIMD
+kernels 3 ns and 9-13 ns.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ def _erfinv_scalar(y):
         return -math.inf
     z = abs(y)
     w = -math.log((1.0 - z) * (1.0 + z))
-    if w < 5.0:
+    two_over_sqrt_pi = 1.1283791670955126
+    if w < 5.0:  # |y| < 0.9966: Giles' start is good to ~1e-7; one Halley step triples the digits
         w = w - 2.5
         p = 2.81022636e-08
         p = 3.43273939e-07 + p * w
@@ -51,6 +54,11 @@ def _erfinv_scalar(y):
         p = -0.00417768164 + p * w
         p = 0.246640727 + p * w
         p = 1.50140941 + p * w
+        x = p * z
+        # the residual erf(x) - z; from 0.5 on as (1 - z) - erfc(x), where 1 - z is exact
+        r = math.erf(x) - z if z < 0.5 else (1.0 - z) - math.erfc(x)
+        u = r / (two_over_sqrt_pi * math.exp(-x * x))
+        x = x - u / (1.0 + x * u)
     else:
         w = math.sqrt(w) - 3.0
         p = -0.000200214257
@@ -62,16 +70,11 @@ def _erfinv_scalar(y):
         p = 0.00943887047 + p * w
         p = 1.00167406 + p * w
         p = 2.83297682 + p * w
-    x = p * z
-    two_over_sqrt_pi = 1.1283791670955126
-    if z < 0.5:
-        for _ in range(2):
-            x = x - (math.erf(x) - z) / (two_over_sqrt_pi * math.exp(-x * x))
-    else:
-        # in the tail, Newton on log(erfc(x)) = log(1 - z): 1 - z is exact and the
-        # residual keeps its relative precision however close z is to 1
+        x = p * z
+        # the start is poorer next to 1 (rel. error up to 0.1): Newton on log(erfc(x)) = log(1 - z),
+        # nearly linear in x**2 and so converging from there, in 2-4 steps
         log_target = math.log(1.0 - z)
-        for _ in range(6):  # 2-3 steps usually; up to 4 next to 1, where the start is poorest
+        for _ in range(6):
             c = math.erfc(x)
             step = (math.log(c) - log_target) * c / (two_over_sqrt_pi * math.exp(-x * x))
             x = x + step
