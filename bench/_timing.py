@@ -33,3 +33,27 @@ def _fmt(c) -> str:
     if isinstance(c, float):
         return f"{c:.3g}" if abs(c) < 100 else f"{c:.0f}"
     return str(c)
+
+
+def compare(make, number: int, repeat: int, warmup: int = 3, libs=("ember", "torch")) -> dict:
+    """Median seconds per step of ``make(lib)``'s step for each library, alternating libraries.
+
+    Each library runs ``warmup`` steps first; then ``repeat`` rounds each time
+    ``number`` steps of every library in turn, so drifting machine load hits
+    all alike. Returns ``{lib: (median seconds per step, samples per step)}``.
+    """
+    steps = {}
+    for lib in libs:
+        step, samples = make(lib)
+        for _ in range(warmup):
+            step()
+        steps[lib] = (step, samples)
+    runs = {lib: [] for lib in libs}
+    for _ in range(repeat):
+        for lib in libs:
+            step = steps[lib][0]
+            start = time.perf_counter()
+            for _ in range(number):
+                step()
+            runs[lib].append((time.perf_counter() - start) / number)
+    return {lib: (statistics.median(runs[lib]), steps[lib][1]) for lib in libs}

@@ -535,9 +535,11 @@ class Tensor:
         key = _ops_index.convert_key(key)
         v = value.data if isinstance(value, Tensor) else value
         try:
-            self.data[key] = v
+            _ops_index.assign(self.data, key, v)
         except ValueError as e:
             raise ShapeError(f"__setitem__: cannot assign value of shape {np.shape(v)} to index {key!r}: {e}") from None
+        except IndexError as e:
+            raise _ops_index._index_error("__setitem__", e, key, self.shape) from None
         self._vc[0] += 1
 
     # ----------------------------------------------------------------- operators

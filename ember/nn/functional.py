@@ -14,12 +14,15 @@ from ..ops import embedding as _embedding
 from ..ops import loss as _loss
 from ..ops import norm as _norm
 from ..ops import pool as _pool
+from ..ops.bilinear import bilinear
 from ..ops.elementwise import sigmoid, tanh
+from ..ops.index import one_hot
+from ..ops.linalg import linear
 from ..ops.shape import pad
 
 _FAMILIES = (_activation, _attention, _conv, _dropout, _embedding, _loss, _norm, _pool)
 
-__all__ = ["sigmoid", "tanh", "pad"]
+__all__ = ["sigmoid", "tanh", "pad", "linear", "bilinear", "one_hot"]
 
 
 def _reexport() -> None:
