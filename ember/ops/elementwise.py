@@ -277,7 +277,7 @@ def _operands(op: str, a, b):
             bd = b.data
             if ad.dtype is bd.dtype or ad.dtype == bd.dtype:
                 return ad, bd
-            dt = _result_dtype(a, b)
+            dt = _dt.result_type(a, b).np
             return ad.astype(dt, copy=False), bd.astype(dt, copy=False)
         if b.__class__ is float:
             if ad.dtype.kind == "f":
