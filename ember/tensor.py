@@ -403,7 +403,10 @@ class Tensor:
 
     def _inplace(self, op, *args) -> Tensor:
         if self._check_inplace(*args):
-            return self._rebase(op(self._alias(), *args))
+            # the op sees a copy of the old value, which its backward may need
+            # (PyTorch keeps the original self the same way); views are unaffected
+            old = Tensor(self.data.copy(), self.requires_grad, self.grad_fn, self._output_nr)
+            return self._rebase(op(old, *args))
         out = op(self.detach(), *args)
         if out.data.shape != self.data.shape:
             raise ShapeError(
@@ -416,7 +419,9 @@ class Tensor:
 
     def _inplace_binary(self, op, other) -> Tensor:
         # fast path: no graph, same-dtype operands -> one ufunc call writing into self
-        if not _grad_state.enabled or not (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+        if other.__class__ is not bool and (
+            not _grad_state.enabled or not (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+        ):
             o = other.data if isinstance(other, Tensor) else other
             ufunc = _INPLACE_UFUNCS.get(op)
             if (
@@ -615,6 +620,16 @@ class Tensor:
     def __ge__(self, other):
         return _ops_ew.ge(self, other)
 
+    def where(self, condition, other) -> Tensor:
+        """Elements of self where ``condition`` holds, else of ``other`` (``ember.where(condition, self, other)``)."""
+        return _ops_ew.where(condition, self, other)
+
+    def __lshift__(self, other):
+        return _ops_ew.bitwise_left_shift(self, other)
+
+    def __rshift__(self, other):
+        return _ops_ew.bitwise_right_shift(self, other)
+
     def __getitem__(self, key):
         from .ops import index as _ops_index
 
@@ -629,7 +644,7 @@ def _arithmetic(ufunc, name: str, reflected: bool):
     unusual (dtype promotion, broadcasting errors, recording) takes the full op.
     """
 
-    def op(self, other):
+    def _operator(self, other):
         if other.__class__ is Tensor:
             od = other.data
             sd = self.data
@@ -649,6 +664,13 @@ def _arithmetic(ufunc, name: str, reflected: bool):
         full = getattr(_ops_ew, name)
         return full(other, self) if reflected else full(self, other)
 
+    if ufunc is np.true_divide:  # 1/0 gives inf silently, as in PyTorch
+
+        def op(self, other):
+            return _ops_ew._quiet(_operator, self, other)
+
+    else:
+        op = _operator
     op.__name__ = f"__{'r' if reflected else ''}{name}__"
     return op
 
