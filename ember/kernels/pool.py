@@ -6,30 +6,69 @@ and ``H = 1``). A window along one spatial dim is given per output position
 ``lo[o] <= j < hi[o]`` and the dilation: it reads positions
 ``start[o] + j * dilation``. The same description serves regular pooling
 (padding, dilation, ceil mode) and adaptive pooling (variable windows).
+
+Kernels write into output arrays the caller allocates in their final shape, so
+the results own their memory (autograd copies views it is handed as gradients).
 """
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 __all__ = [
+    "max_pool2d_inside",
     "max_pool_forward",
     "avg_pool_forward",
     "avg_pool_backward",
     "scatter_add",
-    "resample_axis",
-    "resample_axis_transpose",
+    "resample_last",
+    "resample_middle",
 ]
 
 
 @njit(cache=True)
-def max_pool_forward(x, d_in, h_in, w_in, sd, ld, hd, dd, sh, lh, hh, dh, sw, lw, hw, dw):
+def max_pool2d_inside(x, h_in, w_in, kh, kw, sh, sw, oh_n, ow_n, out, idx):
+    """``max_pool_forward`` for the common case: 2d (or 1d with ``h_in = kh = sh = 1``), no padding or
+    dilation, every window inside the input. Twice as fast as the general kernel on 2x2 windows."""
+    B = x.shape[0]
+    for b in range(B):
+        xb = x[b]
+        for oh in range(oh_n):
+            for ow in range(ow_n):
+                first = oh * sh * w_in + ow * sw
+                best = xb[first]
+                bi = first
+                nan = False
+                for jh in range(kh):
+                    r = first + jh * w_in
+                    for jw in range(kw):
+                        p = r + jw
+                        v = xb[p]
+                        c = v > best
+                        nan |= v != v
+                        bi += (p - bi) * c
+                        best = v if c else best
+                if nan:
+                    best = xb[first]
+                    bi = first
+                    for jh in range(kh):
+                        r = first + jh * w_in
+                        for jw in range(kw):
+                            p = r + jw
+                            v = xb[p]
+                            if v > best or v != v:
+                                best = v
+                                bi = p
+                o = oh * ow_n + ow
+                out[b, o] = best
+                idx[b, o] = bi
+
+
+@njit(cache=True)
+def max_pool_forward(x, d_in, h_in, w_in, sd, ld, hd, dd, sh, lh, hh, dh, sw, lw, hw, dw, out, idx):
     """Window maxima and their flat plane indices; ties pick the first, NaN wins (the last NaN), as in PyTorch."""
     B = x.shape[0]
     oD, oH, oW = sd.shape[0], sh.shape[0], sw.shape[0]
-    out = np.empty((B, oD * oH * oW), x.dtype)
-    idx = np.empty((B, oD * oH * oW), np.int64)
     for b in range(B):
         xb = x[b]
         o = 0
@@ -71,15 +110,13 @@ def max_pool_forward(x, d_in, h_in, w_in, sd, ld, hd, dd, sh, lh, hh, dh, sw, lw
                     out[b, o] = best
                     idx[b, o] = bi
                     o += 1
-    return out, idx
 
 
 @njit(cache=True)
-def avg_pool_forward(x, d_in, h_in, w_in, sd, ld, hd, dd, sh, lh, hh, dh, sw, lw, hw, dw, divisor):
-    """Window sums divided by ``divisor`` (one value per output position)."""
+def avg_pool_forward(x, d_in, h_in, w_in, sd, ld, hd, dd, sh, lh, hh, dh, sw, lw, hw, dw, divisor, zero, out):
+    """Window sums divided by ``divisor`` (one value per output position), accumulated in ``zero``'s type."""
     B = x.shape[0]
     oD, oH, oW = sd.shape[0], sh.shape[0], sw.shape[0]
-    out = np.empty((B, oD * oH * oW), x.dtype)
     for b in range(B):
         xb = x[b]
         o = 0
@@ -89,7 +126,7 @@ def avg_pool_forward(x, d_in, h_in, w_in, sd, ld, hd, dd, sh, lh, hh, dh, sw, lw
                 h0, hlo, hhi = sh[oh], lh[oh], hh[oh]
                 for ow in range(oW):
                     w0, wlo, whi = sw[ow], lw[ow], hw[ow]
-                    acc = 0.0  # accumulate in float64
+                    acc = zero
                     for jd in range(dlo, dhi):
                         rd = (d0 + jd * dd) * h_in + h0
                         for jh in range(hlo, hhi):
@@ -98,15 +135,13 @@ def avg_pool_forward(x, d_in, h_in, w_in, sd, ld, hd, dd, sh, lh, hh, dh, sw, lw
                                 acc += xb[r + jw * dw]
                     out[b, o] = acc / divisor[o]
                     o += 1
-    return out
 
 
 @njit(cache=True)
-def avg_pool_backward(g, d_in, h_in, w_in, sd, ld, hd, dd, sh, lh, hh, dh, sw, lw, hw, dw, divisor):
-    """The transpose of ``avg_pool_forward``: each ``g / divisor`` added over its window."""
+def avg_pool_backward(g, d_in, h_in, w_in, sd, ld, hd, dd, sh, lh, hh, dh, sw, lw, hw, dw, divisor, out):
+    """The transpose of ``avg_pool_forward``: each ``g / divisor`` added over its window of ``out`` (zeroed)."""
     B = g.shape[0]
     oD, oH, oW = sd.shape[0], sh.shape[0], sw.shape[0]
-    out = np.zeros((B, d_in * h_in * w_in), g.dtype)
     for b in range(B):
         ob = out[b]
         o = 0
@@ -124,65 +159,49 @@ def avg_pool_backward(g, d_in, h_in, w_in, sd, ld, hd, dd, sh, lh, hh, dh, sw, l
                             for jw in range(wlo, whi):
                                 ob[r + jw * dw] += v
                     o += 1
-    return out
 
 
 @njit(cache=True)
-def scatter_add(g, idx, plane):
-    """``out[b, idx[b, p]] += g[b, p]`` into zeros of ``(B, plane)``: the gradient of max pooling."""
+def scatter_add(g, idx, out):
+    """``out[b, idx[b, p]] += g[b, p]`` into ``out`` ``(B, plane)``, zeroed by the caller: max pooling's gradient."""
     B, P = g.shape
-    out = np.zeros((B, plane), g.dtype)
     for b in range(B):
         ob = out[b]
         gb = g[b]
         ib = idx[b]
         for p in range(P):
             ob[ib[p]] += gb[p]
-    return out
 
 
 @njit(cache=True)
-def resample_axis(x, idx, w):
-    """``out[a, o, c] = sum_k w[o, k] * x[a, idx[o, k], c]``: one axis of interpolation, ``x`` is ``(A, L, C)``."""
-    A, n_in, C = x.shape
-    n_out, K = idx.shape
-    out = np.empty((A, n_out, C), x.dtype)
-    if C == 1:
-        for a in range(A):
-            xa = x[a, :, 0]
+def resample_last(x, idx, w, out):
+    """``out[a, o] = sum_k w[k, o] * x[a, idx[k, o]]``: a sparse matrix with ``K`` taps per output row
+    applied along the last axis of ``x`` ``(A, L)``. Tap-major loops keep the inner loop branch-free."""
+    A = x.shape[0]
+    K, n_out = idx.shape
+    for a in range(A):
+        xa = x[a]
+        oa = out[a]
+        for o in range(n_out):
+            oa[o] = w[0, o] * xa[idx[0, o]]
+        for k in range(1, K):
             for o in range(n_out):
-                acc = w[o, 0] * xa[idx[o, 0]]
-                for k in range(1, K):
-                    acc += w[o, k] * xa[idx[o, k]]
-                out[a, o, 0] = acc
-        return out
-    for a in range(A):
-        for o in range(n_out):
-            row = out[a, o]
-            src = x[a, idx[o, 0]]
-            wk = w[o, 0]
-            for c in range(C):
-                row[c] = wk * src[c]
-            for k in range(1, K):
-                src = x[a, idx[o, k]]
-                wk = w[o, k]
-                for c in range(C):
-                    row[c] += wk * src[c]
-    return out
+                oa[o] += w[k, o] * xa[idx[k, o]]
 
 
 @njit(cache=True)
-def resample_axis_transpose(g, idx, w, n_in):
-    """The transpose of ``resample_axis``: ``(A, O, C)`` back to ``(A, L, C)``."""
-    A, n_out, C = g.shape
-    K = idx.shape[1]
-    out = np.zeros((A, n_in, C), g.dtype)
+def resample_middle(x, idx, w, out):
+    """``resample_last`` along the middle axis of ``x`` ``(A, L, C)``: whole rows of ``C`` at a time."""
+    A, _, C = x.shape
+    K, n_out = idx.shape
     for a in range(A):
         for o in range(n_out):
-            src = g[a, o]
-            for k in range(K):
-                dst = out[a, idx[o, k]]
-                wk = w[o, k]
+            i0 = idx[0, o]
+            w0 = w[0, o]
+            for c in range(C):
+                out[a, o, c] = w0 * x[a, i0, c]
+            for k in range(1, K):
+                ik = idx[k, o]
+                wk = w[k, o]
                 for c in range(C):
-                    dst[c] += wk * src[c]
-    return out
+                    out[a, o, c] += wk * x[a, ik, c]

@@ -12,7 +12,6 @@ one sparse resampling matrix per axis, with PyTorch's source-index formulas.
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -203,16 +202,26 @@ class _MaxPool(Function):
     """Window maxima; indices are computed only when returned or needed for the gradient."""
 
     @staticmethod
-    def forward(ctx, x, win, return_indices, strided):
+    def forward(ctx, x, win, return_indices, regular):
         data = x.data
         n = win.n
-        if not return_indices and not ctx.needs_input_grad[0] and strided is not None:
-            return _strided_max(data, *strided)
+        if not return_indices and not ctx.needs_input_grad[0] and regular is not None:
+            return _window_reduce(data, regular, np.maximum).astype(data.dtype, copy=False)
         x2, lead = _planes(data, n)
-        out, idx = _kernels().max_pool_forward(x2, *win.args)
         shape = lead + win.out_spatial
-        out = out.reshape(shape).astype(data.dtype, copy=False)
-        idx = idx.reshape(shape)
+        out = np.empty(shape, x2.dtype)
+        idx = np.empty(shape, np.int64)
+        planes = (x2.shape[0], _prod(win.out_spatial))
+        if regular is not None and n <= 2 and _inside(regular, win.in_spatial):
+            h = (1,) * (2 - n)
+            k, s = tuple(r[0] for r in regular), tuple(r[1] for r in regular)
+            _kernels().max_pool2d_inside(
+                x2, *(h + win.in_spatial), *(h + k), *(h + s), *(h + win.out_spatial),
+                out.reshape(planes), idx.reshape(planes),
+            )  # fmt: skip
+        else:
+            _kernels().max_pool_forward(x2, *win.args, out.reshape(planes), idx.reshape(planes))
+        out = out.astype(data.dtype, copy=False)
         ctx.idx = idx
         ctx.meta = (data.shape, n)
         return (out, idx) if return_indices else out
@@ -223,17 +232,65 @@ class _MaxPool(Function):
         return _ScatterAdd.apply(g, ctx.idx, in_shape, n), None, None, None
 
 
-def _strided_max(data: np.ndarray, k: tuple, s: tuple, d: tuple, out: tuple) -> np.ndarray:
-    """Max over windows that lie inside the input, one ``np.maximum`` per kernel tap on strided views."""
-    result = None
-    for taps in itertools.product(*(range(kk) for kk in k)):
-        key = (Ellipsis,) + tuple(slice(t * dd, t * dd + (o - 1) * ss + 1, ss) for t, dd, ss, o in zip(taps, d, s, out))
-        view = data[key]
-        if result is None:
-            result = view.copy()
-        else:
-            np.maximum(result, view, out=result)
-    return result
+def _inside(regular: tuple, spatial: tuple) -> bool:
+    """No padding, no dilation and every window inside the input (the fast kernel's case)."""
+    return all(p == 0 and d == 1 and (o - 1) * s + k <= n_in for (k, s, p, d, o), n_in in zip(regular, spatial))
+
+
+def _window_reduce(data: np.ndarray, regular: tuple, ufunc) -> np.ndarray:
+    """Reduce regular windows one spatial dim at a time (max and sum are separable).
+
+    Per dim, one ufunc call per kernel tap on strided views, padded (0 for sums,
+    the lowest value for maxima) where windows reach past the input. ``regular``
+    holds ``(kernel, stride, padding, dilation, out)`` per spatial dim.
+    """
+    n = len(regular)
+    x = data.astype(np.float32) if data.dtype == np.float16 else data
+    for i in range(n - 1, -1, -1):
+        k, s, p, d, o = regular[i]
+        axis = x.ndim - n + i
+        size = x.shape[axis]
+        right = max(0, (o - 1) * s + (k - 1) * d + 1 - size - p)
+        if p or right:
+            shape = list(x.shape)
+            shape[axis] = size + p + right
+            if ufunc is np.add:
+                fill = 0
+            else:
+                fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+            padded = np.full(shape, fill, x.dtype)
+            padded[(slice(None),) * axis + (slice(p, p + size),)] = x
+            x = padded
+        pre = (slice(None),) * axis
+        views = [x[pre + (slice(t * d, t * d + (o - 1) * s + 1, s),)] for t in range(k)]
+        if k == 1:
+            x = views[0]
+            continue
+        x = ufunc(views[0], views[1])
+        for v in views[2:]:
+            ufunc(x, v, out=x)
+    return x if x.base is None and x is not data else x.copy()
+
+
+def _window_sum_transpose(g: np.ndarray, regular: tuple, in_spatial: tuple) -> np.ndarray:
+    """The transpose of ``_window_reduce(..., np.add)``: each value added back over its window."""
+    n = len(regular)
+    for i in range(n - 1, -1, -1):
+        k, s, p, d, o = regular[i]
+        axis = g.ndim - n + i
+        size = in_spatial[i]
+        shape = list(g.shape)
+        shape[axis] = max(size + p, (o - 1) * s + (k - 1) * d + 1)
+        out = np.zeros(shape, g.dtype)
+        pre = (slice(None),) * axis
+        for t in range(k):
+            view = out[pre + (slice(t * d, t * d + (o - 1) * s + 1, s),)]
+            if s >= k * d:  # windows do not overlap: plain writes
+                view[...] = g
+            else:
+                view += g
+        g = out if out.shape[axis] == size else out[pre + (slice(p, p + size),)]
+    return g if g.base is None else np.array(g, order="C")
 
 
 class _ScatterAdd(Function):
@@ -243,9 +300,9 @@ class _ScatterAdd(Function):
     def forward(ctx, g, idx, in_shape, n):
         ctx.meta = (idx, n)
         g2, lead = _planes(g.data, n)
-        plane = _prod(in_shape[-n:])
-        out = _kernels().scatter_add(g2, idx.reshape(g2.shape), plane)
-        return out.reshape(in_shape).astype(g.data.dtype, copy=False)
+        out = np.zeros(in_shape, g2.dtype)
+        _kernels().scatter_add(g2, idx.reshape(g2.shape), out.reshape(g2.shape[0], _prod(in_shape[-n:])))
+        return out.astype(g.data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gg):
@@ -260,8 +317,8 @@ class _Gather(Function):
     def forward(ctx, x, idx, n):
         ctx.meta = (x.data.shape, idx, n)
         x2, lead = _planes(x.data, n)
-        out = np.take_along_axis(x2, idx.reshape(x2.shape[0], -1), axis=1)
-        return out.reshape(idx.shape).astype(x.data.dtype, copy=False)
+        offsets = (np.arange(x2.shape[0]) * x2.shape[1]).reshape(lead + (1,) * n)
+        return np.take(x2.reshape(-1), idx + offsets).astype(x.data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -274,10 +331,7 @@ def _max_pool(op, n, input, kernel_size, stride, padding, dilation, ceil_mode, r
     k, s, p, d, out = _pool_args(op, input, n, kernel_size, stride, padding, dilation, ceil_mode, True)
     spatial = input.data.shape[-n:]
     win = _Windows(spatial, out, [_regular_dim(*a) for a in zip(spatial, k, s, p, d, out)])
-    inside = max(p) == 0 and all(
-        (o - 1) * ss + (kk - 1) * dd < n_in for n_in, kk, ss, dd, o in zip(spatial, k, s, d, out)
-    )
-    return _MaxPool.apply(input, win, bool(return_indices), (k, s, d, out) if inside else None)
+    return _MaxPool.apply(input, win, bool(return_indices), tuple(zip(k, s, p, d, out)))
 
 
 def max_pool1d(
@@ -348,41 +402,61 @@ def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False
 
 # ------------------------------------------------------------------- avg pool
 class _AvgPool(Function):
-    """Window sums over a per-output divisor; linear, so its gradient is its transpose and vice versa."""
+    """Window sums over a divisor; linear, so its gradient is its transpose and vice versa.
+
+    ``pool`` is ``("regular", windows, divisor)`` (separable strided sums) or
+    ``("adaptive", _Windows, divisor)`` (a Numba kernel for variable windows).
+    """
 
     @staticmethod
-    def forward(ctx, x, win, divisor):
+    def forward(ctx, x, pool):
         data = x.data
-        ctx.meta = (win, divisor, data.shape)
-        x2, lead = _planes(data, win.n)
-        out = _kernels().avg_pool_forward(x2, *win.args, divisor)
-        return out.reshape(lead + win.out_spatial).astype(data.dtype, copy=False)
+        ctx.meta = (pool, data.shape)
+        kind, windows, divisor = pool
+        if kind == "regular":
+            out = _window_reduce(data, windows, np.add)
+            return np.divide(out, divisor, out=out).astype(data.dtype, copy=False)
+        x2, lead = _planes(data, windows.n)
+        out = np.empty(lead + windows.out_spatial, x2.dtype)
+        zero = x2.dtype.type(0)
+        _kernels().avg_pool_forward(
+            x2, *windows.args, divisor.reshape(-1), zero, out.reshape(x2.shape[0], _prod(windows.out_spatial))
+        )
+        return out.astype(data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        win, divisor, shape = ctx.meta
-        return _AvgPoolTranspose.apply(g, win, divisor, shape), None, None
+        pool, shape = ctx.meta
+        return _AvgPoolTranspose.apply(g, pool, shape), None
 
 
 class _AvgPoolTranspose(Function):
     @staticmethod
-    def forward(ctx, g, win, divisor, in_shape):
-        ctx.meta = (win, divisor)
-        g2, lead = _planes(g.data, win.n)
-        out = _kernels().avg_pool_backward(g2, *win.args, divisor)
-        return out.reshape(in_shape).astype(g.data.dtype, copy=False)
+    def forward(ctx, g, pool, in_shape):
+        ctx.meta = pool
+        kind, windows, divisor = pool
+        data = g.data
+        compute = np.float32 if data.dtype == np.float16 else data.dtype
+        if kind == "regular":
+            scaled = np.divide(data, divisor, dtype=compute)
+            return _window_sum_transpose(scaled, windows, in_shape[-len(windows) :]).astype(data.dtype, copy=False)
+        g2, lead = _planes(data, windows.n)
+        out = np.zeros(in_shape, g2.dtype)
+        _kernels().avg_pool_backward(
+            g2, *windows.args, divisor.reshape(-1), out.reshape(g2.shape[0], _prod(in_shape[-windows.n :]))
+        )
+        return out.astype(data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gg):
-        win, divisor = ctx.meta
-        return _AvgPool.apply(gg, win, divisor), None, None, None
+        return _AvgPool.apply(gg, ctx.meta), None, None
 
 
 def _divisor(counts: list, dtype) -> np.ndarray:
-    """The outer product of per-dim window counts, flattened in output order."""
-    div = np.ones(1)
+    """The outer product of per-dim window counts, shaped like the output's spatial dims."""
+    div = np.ones(())
     for c in counts:
-        div = np.multiply.outer(div, c.astype(np.float64)).reshape(-1)
+        div = np.multiply.outer(div, c.astype(np.float64))
     return div.astype(np.float32 if dtype == np.float16 else dtype)
 
 
@@ -391,21 +465,21 @@ def _avg_pool(op, n, input, kernel_size, stride, padding, ceil_mode, count_inclu
     _check_float(op, input)
     k, s, p, d, out = _pool_args(op, input, n, kernel_size, stride, padding, 1, ceil_mode, False)
     spatial = input.data.shape[-n:]
-    dims = [_regular_dim(*a) for a in zip(spatial, k, s, p, d, out)]
     dtype = input.data.dtype
     if divisor_override is not None:
         if int(divisor_override) == 0:
             raise ShapeError(f"{op}: divisor_override must be non-zero, got {divisor_override} for input {input.shape}")
-        divisor = np.full(_prod(out), divisor_override, np.float32 if dtype == np.float16 else dtype)
-    elif count_include_pad:
-        # windows count their padding but not the part that ceil mode adds past it
-        counts = [
-            np.minimum(start + kk, n_in + pp) - start for (start, _, _, _), kk, n_in, pp in zip(dims, k, spatial, p)
-        ]
-        divisor = _divisor(counts, dtype)
+        divisor = np.full(out, divisor_override, np.float32 if dtype == np.float16 else dtype)
     else:
-        divisor = _divisor([hi - lo for _, lo, hi, _ in dims], dtype)
-    return _AvgPool.apply(input, _Windows(spatial, out, dims), divisor)
+        counts = []
+        for n_in, kk, ss, pp, o in zip(spatial, k, s, p, out):
+            start = np.arange(o, dtype=np.int64) * ss - pp
+            if count_include_pad:  # padding counts, the overhang of ceil mode past it does not
+                counts.append(np.minimum(start + kk, n_in + pp) - start)
+            else:
+                counts.append(np.minimum(start + kk, n_in) - np.maximum(start, 0))
+        divisor = _divisor(counts, dtype)
+    return _AvgPool.apply(input, ("regular", tuple(zip(k, s, p, d, out)), divisor))
 
 
 def avg_pool1d(
@@ -458,7 +532,7 @@ def _adaptive_avg_pool(op, n, input, output_size):
         return _reduce.mean(input, tuple(range(-n, 0)), keepdim=True)
     dims = [_adaptive_dim(n_in, o) for n_in, o in zip(spatial, out)]
     divisor = _divisor([hi for _, _, hi, _ in dims], input.data.dtype)
-    return _AvgPool.apply(input, _Windows(spatial, out, dims), divisor)
+    return _AvgPool.apply(input, ("adaptive", _Windows(spatial, out, dims), divisor))
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
@@ -579,47 +653,76 @@ def max_unpool3d(input: Tensor, indices: Tensor, kernel_size, stride=None, paddi
 
 
 # ----------------------------------------------------------------- interpolate
+class _Taps:
+    """A resampling matrix along one axis with ``K`` taps per output: ``idx``, ``w`` are ``(K, n_out)``.
+
+    ``w`` is None for nearest (a plain gather). The transpose (the gradient's
+    matrix) is built once and cached; it pads short rows with zero weights on a
+    column the row already reads, and ``empty`` lists rows with no taps at all.
+    """
+
+    __slots__ = ("idx", "w", "n_in", "empty", "_t")
+
+    def __init__(self, idx: np.ndarray, w, n_in: int, empty=None) -> None:
+        self.idx = np.ascontiguousarray(idx, dtype=np.int64)
+        self.w = w
+        self.n_in = n_in
+        self.empty = empty
+        self._t = None
+
+    def transposed(self) -> _Taps:
+        if self._t is None:
+            k, n_out = self.idx.shape
+            cols = self.idx.reshape(-1)
+            w = np.ones(cols.size, np.float32) if self.w is None else self.w.reshape(-1)
+            rows = np.tile(np.arange(n_out), k)
+            order = np.lexsort((rows, cols))  # by input index, then by output index
+            cols, rows, w = cols[order], rows[order], w[order]
+            counts = np.bincount(cols, minlength=self.n_in)
+            width = max(int(counts.max(initial=0)), 1)
+            start = np.concatenate(([0], np.cumsum(counts)[:-1]))
+            slot = np.arange(cols.size) - np.repeat(start, counts)
+            first = np.zeros(self.n_in, np.int64)  # pad short rows with a column they already read
+            first[counts > 0] = rows[start[counts > 0]]
+            t_idx = np.repeat(first[None], width, 0)
+            t_w = np.zeros((width, self.n_in), w.dtype)
+            t_idx[slot, cols] = rows
+            t_w[slot, cols] = w
+            empty = np.flatnonzero(counts == 0)
+            self._t = _Taps(t_idx, t_w, n_out, empty if empty.size else None)
+            self._t._t = self
+        return self._t
+
+
 class _Resample(Function):
-    """One axis of interpolation: ``out[..., o, ...] = sum_k w[o, k] * x[..., idx[o, k], ...]``."""
+    """One axis of interpolation, ``out[..., o, ...] = sum_k w[k, o] * x[..., idx[k, o], ...]``; linear, so
+    its gradient is the same op with the transposed matrix."""
 
     @staticmethod
-    def forward(ctx, x, axis, idx, w):
+    def forward(ctx, x, axis, taps):
         data = x.data
-        ctx.meta = (axis, idx, w, data.shape[axis])
-        if idx.shape[1] == 1 and w is None:  # nearest: a plain take, any dtype
-            return np.take(data, idx[:, 0], axis=axis)
-        x3 = _axis_view(data, axis)
-        out = _kernels().resample_axis(x3, idx, w)
-        return out.reshape(data.shape[:axis] + (idx.shape[0],) + data.shape[axis + 1 :]).astype(data.dtype, copy=False)
+        ctx.meta = (axis, taps)
+        if taps.w is None:  # nearest: a plain take, any dtype
+            return np.take(data, taps.idx[0], axis=axis)
+        compute = np.float32 if data.dtype == np.float16 else data.dtype
+        shape = data.shape
+        lead, n_out = _prod(shape[:axis]), taps.idx.shape[1]
+        x = np.ascontiguousarray(data, dtype=compute)
+        w = taps.w.astype(compute, copy=False)
+        out = np.empty(shape[:axis] + (n_out,) + shape[axis + 1 :], compute)
+        if axis == len(shape) - 1:
+            _kernels().resample_last(x.reshape(lead, shape[axis]), taps.idx, w, out.reshape(lead, n_out))
+        else:
+            inner = (lead, shape[axis], _prod(shape[axis + 1 :]))
+            _kernels().resample_middle(x.reshape(inner), taps.idx, w, out.reshape(lead, n_out, inner[2]))
+        if taps.empty is not None:  # exact zeros where no tap reads (no 0 * inf)
+            out[(slice(None),) * axis + (taps.empty,)] = 0
+        return out.astype(data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        axis, idx, w, n_in = ctx.meta
-        return _ResampleTranspose.apply(g, axis, idx, w, n_in), None, None, None
-
-
-class _ResampleTranspose(Function):
-    @staticmethod
-    def forward(ctx, g, axis, idx, w, n_in):
-        data = g.data
-        ctx.meta = (axis, idx, w)
-        g3 = _axis_view(data, axis)
-        weights = np.ones(idx.shape, g3.dtype) if w is None else w
-        out = _kernels().resample_axis_transpose(g3, idx, weights.astype(g3.dtype, copy=False), n_in)
-        return out.reshape(data.shape[:axis] + (n_in,) + data.shape[axis + 1 :]).astype(data.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, gg):
-        axis, idx, w = ctx.meta
-        return _Resample.apply(gg, axis, idx, w), None, None, None, None
-
-
-def _axis_view(data: np.ndarray, axis: int) -> np.ndarray:
-    """``data`` as a C-contiguous ``(A, L, C)`` array around ``axis`` (float16 computes in float32)."""
-    if data.dtype == np.float16:
-        data = data.astype(np.float32)
-    shape = data.shape
-    return np.ascontiguousarray(data).reshape(_prod(shape[:axis]), shape[axis], _prod(shape[axis + 1 :]))
+        axis, taps = ctx.meta
+        return _Resample.apply(g, axis, taps.transposed()), None, None
 
 
 def _scale_value(n_in: int, n_out: int, scale, ct) -> np.floating:
@@ -646,19 +749,19 @@ def _nearest_taps(n_in: int, n_out: int, scale, exact: bool) -> np.ndarray:
 
 
 def _linear_taps(n_in: int, n_out: int, scale, align_corners: bool, ct) -> tuple:
-    """Two taps per output: PyTorch's ``compute_source_index_and_lambda`` (``ct`` is its opmath type)."""
+    """Two taps per output, ``(2, n_out)``: PyTorch's ``compute_source_index_and_lambda`` in ``ct`` (its opmath)."""
     o = np.arange(n_out)
     if n_out == n_in:
-        return np.stack([o, o], 1), np.stack([np.ones(n_out), np.zeros(n_out)], 1).astype(ct)
+        return np.stack([o, o]), np.stack([np.ones(n_out), np.zeros(n_out)]).astype(ct)
     real = _source_index(n_in, n_out, scale, align_corners, ct, cubic=False)
     i0 = np.minimum(np.floor(real).astype(np.int64), n_in - 1)
     lam1 = np.clip(real - i0.astype(ct), ct(0), ct(1)).astype(ct)
     i1 = i0 + (i0 < n_in - 1)
-    return np.stack([i0, i1], 1), np.stack([ct(1) - lam1, lam1], 1)
+    return np.stack([i0, i1]), np.stack([ct(1) - lam1, lam1])
 
 
 def _cubic_taps(n_in: int, n_out: int, scale, align_corners: bool, ct) -> tuple:
-    """Four taps per output with A = -0.75 and clamped borders, as PyTorch's bicubic."""
+    """Four taps per output, ``(4, n_out)``, with A = -0.75 and clamped borders, as PyTorch's bicubic."""
     real = _source_index(n_in, n_out, scale, align_corners, ct, cubic=True)
     i0 = np.minimum(np.floor(real).astype(np.int64), n_in - 1)
     t = np.clip(real - i0.astype(ct), ct(0), ct(1)).astype(ct)
@@ -671,8 +774,8 @@ def _cubic_taps(n_in: int, n_out: int, scale, align_corners: bool, ct) -> tuple:
         return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
 
     one = ct(1)
-    w = np.stack([conv2(t + one), conv1(t), conv1(one - t), conv2(one - t + one)], 1).astype(ct)
-    idx = np.clip(i0[:, None] + np.arange(-1, 3), 0, n_in - 1)
+    w = np.stack([conv2(t + one), conv1(t), conv1(one - t), conv2(one - t + one)]).astype(ct)
+    idx = np.clip(i0[None] + np.arange(-1, 3)[:, None], 0, n_in - 1)
     return idx, w
 
 
@@ -770,7 +873,7 @@ def interpolate(
             src = _nearest_taps(n_in, n_out, scale, mode == "nearest-exact")
             if n_out == n_in and np.array_equal(src, np.arange(n_in)):
                 continue
-            result = _Resample.apply(result, axis, src[:, None], None)
+            result = _Resample.apply(result, axis, _Taps(src[None], None, n_in))
             continue
         if mode == "bicubic":
             idx, w = _cubic_taps(n_in, n_out, scale, align_corners, ct)
@@ -778,7 +881,7 @@ def interpolate(
             if n_out == n_in:
                 continue  # PyTorch copies an axis whose size does not change
             idx, w = _linear_taps(n_in, n_out, scale, align_corners, ct)
-        result = _Resample.apply(result, axis, idx, w)
+        result = _Resample.apply(result, axis, _Taps(idx, w, n_in))
     if result is input:
         return input.clone()
     return result
