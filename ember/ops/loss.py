@@ -327,14 +327,18 @@ class CrossEntropy(Function):
     @staticmethod
     def backward(ctx, g):
         spec = ctx.spec
-        if _grad_state.enabled:
+        if _grad_state.enabled or (ctx.needs_input_grad[0] and ctx.grad_input is None):
+            # create_graph, or a second backward through a retained graph: the formula in ember ops
             return (*_cross_entropy_grad_graph(ctx, g), None)
         gx = gt = None
         gd = g.data
         if spec.reduction == "none":
             gd = gd.reshape(gd.shape[:1] + (1,) + gd.shape[1:]) if not spec.unbatched else gd.reshape(1, 1)
         if ctx.needs_input_grad[0]:
-            gx = ctx.grad_input * gd
+            # scaled in place and handed over (no copy): a later backward recomputes it
+            gx, ctx.grad_input = ctx.grad_input, None
+            if gd.ndim or gd != 1:
+                gx *= gd
             if spec.unbatched:
                 gx = gx.reshape(-1)
             gx = Tensor(gx)
@@ -513,7 +517,7 @@ def cross_entropy(
     n_classes = shape[1] if len(shape) > 1 else shape[0]
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
-    dt = _compute_dtype(input.data[:0]).dtype
+    dt = np.dtype(np.float32) if input.data.dtype == np.float16 else input.data.dtype
     w = _check_class_weight(op, weight, n_classes, dt)
     if target.data.shape == shape and target.data.dtype.kind == "f":
         if ignore_index >= 0:
@@ -1293,6 +1297,8 @@ def triplet_margin_loss(
     reduction = _reduction(op, reduction, size_average, reduce)
     if margin <= 0:
         raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
+    for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
+        _float_tensor(op, name, t)
     dims = (anchor.data.ndim, positive.data.ndim, negative.data.ndim)
     if len(set(dims)) != 1 or dims[0] not in (1, 2):
         raise ShapeError(
@@ -1323,7 +1329,7 @@ class CtcLoss(Function):
     def forward(ctx, log_probs, plan):
         from ..kernels.ctc import ctc_loss as kernel
 
-        lp = log_probs.data
+        lp = _compute_dtype(log_probs.data)
         if plan.unbatched:
             lp = lp[:, None, :]
         lp = np.ascontiguousarray(lp)
@@ -1348,7 +1354,7 @@ class CtcLoss(Function):
             out = nll.reshape(()) if plan.unbatched else nll
         else:
             out = np.sum(nll * scale)
-        return np.asarray(out, lp.dtype)
+        return np.asarray(out, log_probs.data.dtype)
 
     @staticmethod
     def backward(ctx, g):

@@ -757,3 +757,15 @@ def test_ctc_loss_module_matches_torch():
         lambda x, y: theirs(TF.log_softmax(x, 2), y, torch.from_numpy(il), torch.from_numpy(tl)),
         inputs=[logits, padded],
     )
+
+
+@pytest.mark.parametrize("target", ["indices", "probabilities"])
+def test_cross_entropy_backward_twice_through_retained_graph(target):
+    # the first backward hands its prepared gradient over; the second recomputes it
+    x = em.Tensor(make_array((5, 4)), requires_grad=True)
+    y = em.Tensor(_labels((5,), 4)) if target == "indices" else em.Tensor(_probs((5, 4)), requires_grad=True)
+    loss = F.cross_entropy(x, y, label_smoothing=0.1)
+    loss.backward(retain_graph=True)
+    first = x.grad.data.copy()
+    loss.backward()
+    np.testing.assert_allclose(x.grad.data, 2 * first, rtol=1e-6, atol=1e-7)
