@@ -5,6 +5,14 @@ dozen times per step; this loop touches each element once, updating the
 parameter and both moments together. The arithmetic is done in the arrays'
 dtype in PyTorch's order, so results agree with ``torch.optim.Adam`` to within
 float rounding (PyTorch's vectorised ``lerp`` uses a fused multiply-add).
+
+``error_model="numpy"`` matters: with Python's error model every division
+checks for zero and the loop does not vectorise (2 ms instead of 0.2 ms).
+Measured on the 2-core machine, Adam step of an MLP 784-512-512-10 (670k
+float32 parameters), medians of 200-300 steps, torch with 2 threads: this
+kernel 0.19-0.26 ms; the same maths as in-place NumPy ufuncs 1.0-1.4 ms;
+``torch.optim.Adam`` default (single-tensor on CPU) 0.86-1.25 ms,
+``foreach=True`` 0.6-1.5 ms, ``fused=True`` 0.19-0.24 ms.
 """
 
 from __future__ import annotations

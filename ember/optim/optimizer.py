@@ -7,6 +7,9 @@ replaces tensors by their index, in PyTorch's layout, so a checkpoint written
 with ``ember.save`` loads into a fresh optimizer over the same model.
 Subclasses implement ``_update_group(group)``, which changes ``p.data`` in
 place with NumPy; scratch arrays live in a private cache, never in ``state``.
+Each optimizer has one implementation: PyTorch's ``foreach``, ``fused``,
+``capturable`` and ``differentiable`` keywords are accepted (and kept in the
+groups, so state dicts have PyTorch's keys) but change nothing.
 """
 
 from __future__ import annotations
