@@ -1,13 +1,16 @@
 """Pooling, unpooling, interpolation and pixel shuffles on ``(N, C, *spatial)`` tensors, as in PyTorch.
 
-Every pool is one description of windows per spatial dim (a start, a valid tap
-range and a dilation for each output position) handed to a Numba kernel in
-``ember.kernels.pool``; regular, padded, dilated, ceil-mode and adaptive pools
-differ only in that description. Unbatched inputs ``(C, *spatial)`` and any
-leading dims work alike. Max pooling keeps PyTorch's flat indices into each
-input plane, so its gradient is a scatter by those indices (whose own gradient
-is a gather) and ``max_unpool`` takes them as they are. Interpolation applies
-one sparse resampling matrix per axis, with PyTorch's source-index formulas.
+Regular windows (kernel, stride, padding, dilation, ceil mode) are separable:
+sums and maxima without indices are one NumPy ufunc call per kernel tap and
+spatial dim on strided views. Max pooling that must return or differentiate
+its argmax, and adaptive pools (variable windows), run Numba kernels from
+``ember.kernels.pool`` on a per-dim description of the windows. Max pooling
+keeps PyTorch's flat indices into each input plane, so its gradient is a
+scatter by them (whose own gradient is a gather) and ``max_unpool`` takes them
+as they are. Interpolation applies one sparse resampling matrix per axis with
+PyTorch's source-index formulas; its gradient is the transposed matrix. Every
+backward is itself a differentiable op, so higher-order gradients work.
+Unbatched inputs ``(C, *spatial)`` and any leading dims work alike.
 """
 
 from __future__ import annotations
@@ -81,16 +84,14 @@ def _ntuple(op: str, name: str, value, n: int) -> tuple:
     return t
 
 
-def _check_input(op: str, input: Tensor, n: int, *, batched_only: bool = False) -> None:
+def _check_input(op: str, input: Tensor, n: int) -> None:
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: expected an ember Tensor as input, got {type(input).__name__}")
     shape = input.data.shape
-    ranks = (n + 2,) if batched_only else (n + 1, n + 2)
-    if len(shape) not in ranks:
-        want = (
-            f"{n + 2}D {_SPATIAL_NAMES[n]}" if batched_only else f"{n + 1}D (unbatched) or {n + 2}D {_SPATIAL_NAMES[n]}"
+    if len(shape) not in (n + 1, n + 2):
+        raise ShapeError(
+            f"{op}: expected a {n + 1}D (unbatched) or {n + 2}D {_SPATIAL_NAMES[n]} input, got shape {shape}"
         )
-        raise ShapeError(f"{op}: expected a {want} input, got shape {shape}")
     inner = shape[1:] if len(shape) == n + 2 else shape
     if 0 in inner:
         raise ShapeError(
@@ -116,7 +117,8 @@ def _pool_output_size(n_in: int, k: int, s: int, p: int, d: int, ceil_mode: bool
 def _pool_args(op, input, n, kernel_size, stride, padding, dilation, ceil_mode, max_pool):
     """Validated ``(kernel, stride, padding, dilation, output spatial size)``; errors name every value."""
     k = _ntuple(op, "kernel_size", kernel_size, n)
-    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _ntuple(op, "stride", stride, n)
+    no_stride = stride is None or (not isinstance(stride, (int, np.integer)) and len(stride) == 0)
+    s = k if no_stride else _ntuple(op, "stride", stride, n)
     p = _ntuple(op, "padding", padding, n)
     d = _ntuple(op, "dilation", dilation, n)
     shape = input.data.shape
@@ -129,8 +131,8 @@ def _pool_args(op, input, n, kernel_size, stride, padding, dilation, ceil_mode, 
         # PyTorch's rule: max pools compare with the dilated (effective) kernel, avg pools with the kernel
         effective = (kk - 1) * dd + 1 if max_pool else kk
         if pp > effective // 2:
-            half = "half of the effective kernel size (dilation * (kernel_size - 1) + 1)" if max_pool else "half of"
-            raise ShapeError(f"{op}: padding should be at most {half} kernel_size, got {what}")
+            half = "the effective kernel size dilation * (kernel_size - 1) + 1" if max_pool else "kernel_size"
+            raise ShapeError(f"{op}: padding should be at most half of {half}, got {what}")
     spatial = shape[-n:]
     out = tuple(_pool_output_size(n_in, kk, ss, pp, dd, ceil_mode) for n_in, kk, ss, pp, dd in zip(spatial, k, s, p, d))
     if min(out) <= 0:

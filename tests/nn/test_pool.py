@@ -372,6 +372,50 @@ def test_pixel_shuffle_unshuffle_channel_shuffle_match_torch():
     check_gradcheck([(1, 8, 2, 3)], lambda x: F.pixel_shuffle(x, 2))
 
 
+# ------------------------------------------------------------ across the family
+@pytest.mark.parametrize(
+    ("shape", "fn"),
+    [
+        ((2, 7), lambda x: F.adaptive_avg_pool1d(x, 3)),
+        ((1, 2, 3, 4, 5), lambda x: F.adaptive_avg_pool3d(x, (2, 3, 2))),
+        ((1, 2, 3, 4, 5), lambda x: F.adaptive_max_pool3d(x, (2, 3, 2))),
+        ((2, 3, 8), lambda x: F.lp_pool1d(x, 3, 2)),
+        ((1, 2, 6, 4), lambda x: F.pixel_unshuffle(x, 2)),
+        ((1, 6, 2, 3), lambda x: F.channel_shuffle(x, 2)),
+        ((1, 2, 7), lambda x: F.interpolate(x, size=4, mode="nearest-exact")),
+        ((1, 2, 4), lambda x: F.interpolate(x, scale_factor=2.5, mode="linear", align_corners=True)),
+        ((2, 3, 4), lambda x: F.interpolate(x, size=1, mode="linear", align_corners=True)),
+    ],
+)
+def test_gradcheck_remaining_ops(shape, fn):
+    check_gradcheck([shape], fn, low=0.2, high=2.0)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib: lambda x: lib.max_pool2d(x, 3, 2, 1),
+        lambda lib: lambda x: lib.max_pool2d(x, 2, return_indices=True),
+        lambda lib: lambda x: lib.avg_pool2d(x, 3, 2, 1, ceil_mode=True),
+        lambda lib: lambda x: lib.adaptive_avg_pool2d(x, (3, 4)),
+        lambda lib: lambda x: lib.adaptive_max_pool2d(x, 3),
+        lambda lib: lambda x: lib.interpolate(x, scale_factor=1.5, mode="bilinear"),
+        lambda lib: lambda x: lib.interpolate(x, size=(3, 8)),
+    ],
+)
+def test_float16_inputs_compute_in_float32_and_keep_their_dtype(make):
+    _compare([(2, 3, 6, 7)], make, dtype=np.float16, atol=2e-3, rtol=2e-3)
+
+
+def test_empty_batch_and_empty_adaptive_output():
+    _compare([(0, 3, 6, 7)], lambda lib: lambda x: lib.max_pool2d(x, 3, 2, 1, return_indices=True))
+    _compare([(0, 3, 6, 7)], lambda lib: lambda x: lib.avg_pool2d(x, 2))
+    _compare([(0, 3, 6, 7)], lambda lib: lambda x: lib.interpolate(x, scale_factor=2, mode="bicubic"))
+    # torch's own backward refuses empty outputs: compare values only
+    _compare([(2, 3, 6, 7)], lambda lib: lambda x: lib.adaptive_avg_pool2d(x, (0, 3)), grad=False)
+    _compare([(2, 3, 6, 7)], lambda lib: lambda x: lib.adaptive_max_pool2d(x, 0, return_indices=True), grad=False)
+
+
 # ----------------------------------------------------------------------- errors
 def test_pool_errors_name_op_shape_and_arguments():
     x = em.randn(1, 3, 5, 5)
