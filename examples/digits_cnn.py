@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 
@@ -71,7 +72,15 @@ def main() -> None:
     start = time.perf_counter()
     for epoch in range(args.epochs):
         model.train()
-        bar = tqdm(train_loader, desc=f"epoch {epoch + 1:2d}/{args.epochs}", unit="batch", leave=True, ncols=90)
+        # on a terminal the bar moves; in a log (CI) it prints once per epoch
+        bar = tqdm(
+            train_loader,
+            desc=f"epoch {epoch + 1:2d}/{args.epochs}",
+            unit="batch",
+            ncols=90,
+            mininterval=0.2,
+            miniters=1 if sys.stderr.isatty() else len(train_loader),
+        )
         running = 0.0
         for i, (x, y) in enumerate(bar, 1):
             loss = F.cross_entropy(model(x), y)

@@ -77,7 +77,7 @@ def save_file(tensors: dict, path: str, metadata: dict | None = None) -> None:
         code = _CODES.get(arr.dtype)
         if code is None:
             raise TypeError(f"save_file: dtype {arr.dtype} of {name!r} cannot be stored in safetensors")
-        arr = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
+        arr = np.asarray(arr, dtype=arr.dtype.newbyteorder("<"), order="C")  # keeps 0-d arrays 0-d
         header[name] = {"dtype": code, "shape": list(arr.shape), "data_offsets": [offset, offset + arr.nbytes]}
         offset += arr.nbytes
         arrays.append(arr)

@@ -33,6 +33,8 @@ def _sample():
         "half": em.ones(2, dtype=em.float16),
         "array": np.arange(3, dtype=np.int32),
         "param": nn.Parameter(em.ones(2)),
+        "scalar": em.tensor(3.5),
+        "int_scalar": em.tensor(7),
     }
 
 
@@ -219,3 +221,9 @@ def test_save_file_and_load_file_flat(tmp_path):
 def test_missing_file_error_names_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.safetensors"):
         em.load(tmp_path / "nope.safetensors")
+
+
+def test_zero_dim_tensors_keep_their_shape(tmp_path):
+    em.save({"step": em.tensor(3.0), "n": em.tensor(2)}, tmp_path / "s.safetensors")
+    back = em.load(tmp_path / "s.safetensors")
+    assert back["step"].shape == () and back["n"].shape == () and back["step"].item() == 3.0
