@@ -785,15 +785,13 @@ class PointwiseLoss(Function):
         elif kind == "l1":
             loss = np.abs(d)
         else:
-            ad = np.abs(d)
-            small = ad < param
-            quad = 0.5 * np.square(d)
-            if kind == "smooth_l1":
-                quad /= param
-                loss = np.where(small, quad, ad - 0.5 * param)
-            else:
-                loss = np.where(small, quad, param * (ad - 0.5 * param))
-            loss = loss.astype(d.dtype, copy=False)
+            # huber = c (|d| - c / 2) with c = min(|d|, delta); smooth_l1 = huber / beta
+            loss = np.abs(d)
+            c = np.minimum(loss, d.dtype.type(param))
+            c *= d.dtype.type(0.5)
+            loss -= c
+            loss *= c
+            loss *= d.dtype.type(2 / param if kind == "smooth_l1" else 2)
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
             ctx.save_for_backward(input, target)
             ctx.meta = (d, kind, param, reduction)
@@ -819,10 +817,11 @@ class PointwiseLoss(Function):
                 deriv = d * d.dtype.type(2)
             elif kind == "l1":
                 deriv = np.sign(d)
-            elif kind == "smooth_l1":
-                deriv = np.clip(d / d.dtype.type(param), -1, 1)
             else:
-                deriv = np.clip(d, -param, param)
+                deriv = np.minimum(d, d.dtype.type(param))
+                np.maximum(deriv, d.dtype.type(-param), out=deriv)
+                if kind == "smooth_l1":
+                    deriv *= d.dtype.type(1 / param)
             deriv *= _grad_scale(g, reduction, d.size, d.dtype)
             gd = Tensor(deriv)
         return gd if ctx.needs_input_grad[0] else None, -gd if ctx.needs_input_grad[1] else None, None, None, None
