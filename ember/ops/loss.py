@@ -558,8 +558,7 @@ class NllLoss(Function):
             return loss.reshape(()) if unbatched else loss
         if reduction == "sum":
             return np.asarray(loss.sum(), dt)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.asarray(loss.sum() / dt.type(cl.total), dt)
+        return np.asarray(loss.sum() / dt.type(cl.total) if cl.total else np.nan, dt)  # nothing counted: nan
 
     @staticmethod
     def backward(ctx, g):

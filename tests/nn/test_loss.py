@@ -206,6 +206,11 @@ def test_nll_loss(reduction, weighted):
     check_op(None, fn, tfn, inputs=[make_array((5,)), np.array(1)])
 
 
+def test_nll_loss_all_ignored_mean_is_nan():
+    fn, tfn = _pair("nll_loss", weight=_weight(3))
+    assert np.isnan(check_op(None, fn, tfn, inputs=[make_array((4, 3)), np.full(4, -100)]).item())
+
+
 def test_nll_loss_gradcheck_and_second_order():
     w = em.Tensor(_weight(4).astype(np.float64))
     y = em.Tensor(np.array([[3, -100], [0, 1]]))
