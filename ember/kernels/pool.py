@@ -65,8 +65,11 @@ def max_pool2d_inside(x, h_in, w_in, kh, kw, sh, sw, oh_n, ow_n, out, idx):
 
 
 @njit(cache=True)
-def max_pool_forward(x, d_in, h_in, w_in, sd, ld, hd, dd, sh, lh, hh, dh, sw, lw, hw, dw, out, idx):
-    """Window maxima and their flat plane indices; ties pick the first, NaN wins (the last NaN), as in PyTorch."""
+def max_pool_forward(x, d_in, h_in, w_in, sd, ld, hd, dd, sh, lh, hh, dh, sw, lw, hw, dw, lowest, out, idx):
+    """Window maxima and their flat plane indices; ties pick the first, NaN wins (the last NaN), as in PyTorch.
+
+    A window with no tap inside the input (dilation with padding can make one)
+    gives ``lowest`` and PyTorch's index of its first non-negative tap position."""
     B = x.shape[0]
     oD, oH, oW = sd.shape[0], sh.shape[0], sw.shape[0]
     for b in range(B):
@@ -79,6 +82,11 @@ def max_pool_forward(x, d_in, h_in, w_in, sd, ld, hd, dd, sh, lh, hh, dh, sw, lw
                 for ow in range(oW):
                     w0, wlo, whi = sw[ow], lw[ow], hw[ow]
                     first = ((d0 + dlo * dd) * h_in + h0 + hlo * dh) * w_in + w0 + wlo * dw
+                    if dlo >= dhi or hlo >= hhi or wlo >= whi:
+                        out[b, o] = lowest
+                        idx[b, o] = first
+                        o += 1
+                        continue
                     bi = first
                     best = xb[first]
                     nan = False

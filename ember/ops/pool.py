@@ -163,13 +163,21 @@ def _adaptive_size(op: str, input: Tensor, n: int, output_size) -> tuple:
 class _Windows:
     """Per-dim window descriptions padded to 3 dims, in the kernels' argument order."""
 
-    __slots__ = ("n", "in_spatial", "out_spatial", "args")
+    __slots__ = ("n", "in_spatial", "out_spatial", "args", "empty")
 
     def __init__(self, in_spatial: tuple, out_spatial: tuple, dims: list) -> None:
         n = len(in_spatial)
         self.n = n
         self.in_spatial = tuple(in_spatial)
         self.out_spatial = tuple(out_spatial)
+        # windows with no tap inside the input (dilation with padding): a mask over the output, else None
+        empty = [lo >= hi for _, lo, hi, _ in dims]
+        self.empty = None
+        if any(e.any() for e in empty):
+            mask = np.zeros((), bool)
+            for e in empty:
+                mask = np.logical_or.outer(mask, e)
+            self.empty = mask
         unit = (np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1, np.int64), 1)
         dims = [unit] * (3 - n) + list(dims)
         sizes = (1,) * (3 - n) + self.in_spatial
@@ -222,15 +230,21 @@ class _MaxPool(Function):
                 out.reshape(planes), idx.reshape(planes),
             )  # fmt: skip
         else:
-            _kernels().max_pool_forward(x2, *win.args, out.reshape(planes), idx.reshape(planes))
+            lowest = -np.inf if x2.dtype.kind == "f" else np.iinfo(x2.dtype).min
+            _kernels().max_pool_forward(
+                x2, *win.args, x2.dtype.type(lowest), out.reshape(planes), idx.reshape(planes)
+            )  # fmt: skip
         out = out.astype(data.dtype, copy=False)
-        ctx.idx = idx
-        ctx.meta = (data.shape, n)
+        # an empty window's index may lie outside the plane: its output depends on no input
+        ctx.idx = idx if win.empty is None else np.where(win.empty, 0, idx)
+        ctx.meta = (data.shape, n, win.empty)
         return (out, idx) if return_indices else out
 
     @staticmethod
     def backward(ctx, g, *_):
-        in_shape, n = ctx.meta
+        in_shape, n, empty = ctx.meta
+        if empty is not None:
+            g = g * Tensor((~empty).astype(g.data.dtype))
         return _ScatterAdd.apply(g, ctx.idx, in_shape, n), None, None, None
 
 
@@ -467,6 +481,8 @@ def _avg_pool(op, n, input, kernel_size, stride, padding, ceil_mode, count_inclu
     _check_float(op, input)
     k, s, p, d, out = _pool_args(op, input, n, kernel_size, stride, padding, 1, ceil_mode, False)
     spatial = input.data.shape[-n:]
+    if n == 3 and any(n_in < kk for n_in, kk in zip(spatial, k)):  # PyTorch checks this for avg_pool3d only
+        raise ShapeError(f"{op}: input {input.data.shape} is smaller than kernel_size={k} (padding={p} aside)")
     dtype = input.data.dtype
     if divisor_override is not None:
         if int(divisor_override) == 0:
@@ -734,13 +750,18 @@ def _scale_value(n_in: int, n_out: int, scale, ct) -> np.floating:
     return ct(n_in) / ct(n_out)
 
 
-def _nearest_taps(n_in: int, n_out: int, scale, exact: bool) -> np.ndarray:
-    """Source indices of ``nearest`` / ``nearest-exact``, computed in float32 exactly as PyTorch does."""
+def _nearest_taps(n_in: int, n_out: int, scale, exact: bool, shortcuts: bool) -> np.ndarray:
+    """Source indices of ``nearest`` / ``nearest-exact``, computed in float32 exactly as PyTorch does.
+
+    PyTorch's 2d nearest kernel copies an axis whose size is unchanged and
+    halves indices for an exact doubling even when a ``scale_factor`` says
+    otherwise (``shortcuts``); its 1d and 3d kernels always use the scale.
+    """
     o = np.arange(n_out)
     if not exact:
-        if n_out == n_in:
+        if shortcuts and n_out == n_in:
             return o
-        if n_out == 2 * n_in:
+        if shortcuts and n_out == 2 * n_in:
             return o >> 1
         src = np.floor(o.astype(np.float32) * _scale_value(n_in, n_out, scale, np.float32))
     else:
@@ -861,10 +882,10 @@ def interpolate(
             scales = (None,) * n
     else:
         raise ValueError(f"{op}: either size or scale_factor should be defined")
+    if mode == "area":  # adaptive pooling allows empty outputs
+        return _adaptive_avg_pool(f"{op} (mode 'area')", n, input, out)
     if min(out) <= 0:
         raise ShapeError(f"{op}: input and output sizes should be greater than 0, got input {shape} and output {out}")
-    if mode == "area":
-        return _adaptive_avg_pool(f"{op} (mode 'area')", n, input, out)
     if mode not in ("nearest", "nearest-exact"):
         _check_float(f"{op} (mode {mode!r})", input)
     ct = np.float64 if input.data.dtype == np.float64 else np.float32  # PyTorch's opmath type
@@ -872,7 +893,7 @@ def interpolate(
     for axis in range(len(shape) - 1, 1, -1):  # the last axis first, as PyTorch nests its sums
         n_in, n_out, scale = spatial[axis - 2], out[axis - 2], scales[axis - 2]
         if mode in ("nearest", "nearest-exact"):
-            src = _nearest_taps(n_in, n_out, scale, mode == "nearest-exact")
+            src = _nearest_taps(n_in, n_out, scale, mode == "nearest-exact", n == 2)
             if n_out == n_in and np.array_equal(src, np.arange(n_in)):
                 continue
             result = _Resample.apply(result, axis, _Taps(src[None], None, n_in))

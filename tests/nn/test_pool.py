@@ -116,6 +116,20 @@ def test_max_pool_strided_and_kernel_paths_agree():
     )
 
 
+def test_max_pool_window_without_input_gives_lowest_value_torch_index_and_no_gradient():
+    # dilation 2 with padding 1 on a width-1 input: the window's taps (-1 and 1) both miss the input
+    x = make_array((2, 3, 5, 1))
+    out, idx = _compare(
+        [], lambda lib: lambda t: lib.max_pool2d(t, (2, 2), 1, 1, 2, return_indices=True), inputs=[x], grad=False
+    )
+    assert np.isneginf(out.data).any()
+    xe = em.Tensor(x, requires_grad=True)
+    F.max_pool2d(xe, (2, 2), 1, 1, 2).sum().backward()
+    # only real maxima receive gradient (torch sends the empty windows' gradient to its placeholder index)
+    kept = F.max_pool2d(em.Tensor(x), (2, 2), 1, 1, 2, return_indices=True)[1].data[~np.isneginf(out.data)]
+    assert xe.grad.data.sum() == kept.size
+
+
 def test_max_pool_gradcheck_and_second_order():
     check_gradcheck([(2, 2, 5, 6)], lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True))
     check_gradcheck([(2, 2, 7)], lambda x: F.max_pool1d(x, 2, 1, dilation=2))
@@ -328,6 +342,33 @@ def test_interpolate_nearest_awkward_scales_match_torch_indices():
             )
 
 
+def test_interpolate_nearest_scale_factor_rules_follow_torch_per_dimension():
+    # torch's 2d kernel copies an unchanged axis and halves indices on exact doubling whatever the
+    # scale_factor says; its 1d and 3d kernels always use the scale
+    x = np.arange(2 * 8, dtype=np.float32).reshape(1, 1, 2, 8)
+    for sf in [(1.2, 1.1), (2.085, 1.9), (1.6, 2.085)]:
+        _compare(
+            [],
+            lambda lib, sf=sf: lambda t: lib.interpolate(t, scale_factor=sf),
+            inputs=[x],
+            atol=0,
+            rtol=0,
+            grad_atol=1e-5,
+        )
+    for shape, sf in [((1, 2, 4), 1.072), ((1, 2, 3), 2.085), ((1, 1, 2, 3, 4), (1.2, 2.085, 1.1))]:
+        _compare([shape], lambda lib, sf=sf: lambda t: lib.interpolate(t, scale_factor=sf), grad=False)
+
+
+def test_interpolate_nearest_1d_gradient_is_that_of_its_forward():
+    # torch's 1d/3d backward still uses the size shortcut its forward dropped; ember's gradient is exact
+    x = em.tensor([[[1.0, 2.0]]], requires_grad=True)
+    y = F.interpolate(x, scale_factor=2.136)  # sources [0, 0, 0, 1], as torch
+    np.testing.assert_array_equal(y.data.ravel(), [1, 1, 1, 2])
+    y.backward(em.tensor([[[1.0, 10.0, 100.0, 1000.0]]]))
+    np.testing.assert_array_equal(x.grad.data.ravel(), [111, 1000])
+    check_gradcheck([(1, 2, 3)], lambda t: F.interpolate(t, scale_factor=2.085))
+
+
 def test_interpolate_non_contiguous_float64_integer_and_same_size():
     _compare(
         [(2, 3, 5, 6)], lambda lib: lambda x: lib.interpolate(x, scale_factor=2, mode="bilinear"), layout="transposed"
@@ -446,6 +487,10 @@ def test_pool_errors_name_op_shape_and_arguments():
         F.max_pool2d(x, 2, stride=0)
     with pytest.raises(ShapeError, match=r"avg_pool2d: divisor_override must be non-zero"):
         F.avg_pool2d(x, 2, divisor_override=0)
+    with pytest.raises(
+        ShapeError, match=r"avg_pool3d: input \(1, 2, 1, 6, 6\) is smaller than kernel_size=\(2, 2, 2\)"
+    ):
+        F.avg_pool3d(em.randn(1, 2, 1, 6, 6), 2, padding=1)
     with pytest.raises(DTypeError, match=r"avg_pool2d: expected a floating point input, got ember.int64"):
         F.avg_pool2d(em.tensor(np.ones((1, 1, 4, 4), np.int64)), 2)
 
