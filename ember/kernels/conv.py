@@ -1,23 +1,32 @@
 """Numba kernels for convolution: im2col (gather) and col2im (scatter-add).
 
 Both work on 3-d spatial data; 1-d and 2-d convolutions pass singleton depth
-(and height) axes. ``x`` is ``(N, C, D, H, W)`` with any strides; ``cols`` is
-``(C, KD, KH, KW, N, OD, OH, OW)``, contiguous when it is a conv's column
-matrix ``(C*KD*KH*KW, N*OD*OH*OW)``. An output position ``o`` with kernel tap
-``k`` reads input position ``o * stride - pad + k * dilation``; positions
-outside the input read as zero (im2col) or are dropped (col2im), so padding
-costs no copy. Loops run ``c, n`` outermost so that one ``(D, H, W)`` plane
-of ``x`` stays in cache while every tap of it is visited.
+(and height) axes. An output position ``o`` with kernel tap ``k`` reads
+image position ``o * stride - pad + k * dilation``; positions outside the
+image read as zero (im2col) or are dropped (col2im), so padding costs no copy.
+
+Every array is C-contiguous (the caller copies the rare one that is not), in
+one of two axis orders chosen by a flag, so that two layouts need no copy:
+
+- image: ``(N, C, D, H, W)``, or ``(C, N, D, H, W)`` when ``image_channel_major``
+  (the memory of a conv output, which ember returns as an NCHW view);
+- columns: ``(C, KD, KH, KW, N, OD, OH, OW)`` (a conv's ``(C*K, N*P)`` matrix),
+  or ``(N, C, KD, KH, KW, OD, OH, OW)`` when ``cols_batch_major`` (unfold's
+  ``(N, C*K, L)``).
+
+Inner loops copy whole rows through slices indexed from 0: an index that
+might be negative makes Numba emit a wrap-around check that stops LLVM from
+vectorising the loop (5x slower here).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
 
 @njit(cache=True, nogil=True)
-def _valid_range(size_out: int, size_in: int, offset: int, stride: int) -> tuple:
+def _valid_range(size_out, size_in, offset, stride):
     """The output positions ``o`` in ``[lo, hi)`` with ``0 <= o * stride + offset < size_in``."""
     lo = 0
     if offset < 0:
@@ -33,75 +42,166 @@ def _valid_range(size_out: int, size_in: int, offset: int, stride: int) -> tuple
 
 
 @njit(cache=True, nogil=True)
-def im2col(x, cols, stride, pad, dilation):
-    """Fill ``cols[c, kd, kh, kw, n, od, oh, ow] = x[n, c, od*sd-pd+kd*dd, ...]`` (zero outside)."""
-    N, C, D, H, W = x.shape
-    _, KD, KH, KW, _, OD, OH, OW = cols.shape
-    sd, sh, sw = stride
-    pd, ph, pw = pad
-    dd, dh, dw = dilation
-    for c in range(C):
-        for n in range(N):
-            for kd in range(KD):
-                d_lo, d_hi = _valid_range(OD, D, kd * dd - pd, sd)
-                for kh in range(KH):
-                    h_lo, h_hi = _valid_range(OH, H, kh * dh - ph, sh)
-                    for kw in range(KW):
-                        w_off = kw * dw - pw
-                        w_lo, w_hi = _valid_range(OW, W, w_off, sw)
-                        out = cols[c, kd, kh, kw, n]
-                        for od in range(OD):
-                            if od < d_lo or od >= d_hi:
-                                out[od] = 0
-                                continue
-                            plane = x[n, c, od * sd + kd * dd - pd]
-                            for oh in range(OH):
-                                row = out[od, oh]
-                                if oh < h_lo or oh >= h_hi:
-                                    row[:] = 0
-                                    continue
-                                src = plane[oh * sh + kh * dh - ph]
-                                for ow in range(w_lo):
-                                    row[ow] = 0
-                                for ow in range(w_lo, w_hi):
-                                    row[ow] = src[ow * sw + w_off]
-                                for ow in range(w_hi, OW):
-                                    row[ow] = 0
+def _plane_offset(n, c, batch, channels, size, channel_major):
+    """Flat offset of the ``(n, c)`` block of ``size`` elements in ``(N, C, ...)`` or ``(C, N, ...)`` memory."""
+    if channel_major:
+        return uint64((c * batch + n) * size)
+    return uint64((n * channels + c) * size)
 
 
 @njit(cache=True, nogil=True)
-def col2im(cols, x, stride, pad, dilation):
-    """Add ``cols[c, kd, kh, kw, n, od, oh, ow]`` into ``x[n, c, od*sd-pd+kd*dd, ...]`` (the adjoint of im2col).
+def _cols_offset(n, c, tap, batch, channels, taps, size, batch_major):
+    """Flat offset of the block of ``size`` elements for image ``n``, channel ``c``, kernel tap ``tap``."""
+    if batch_major:
+        return uint64(((n * channels + c) * taps + tap) * size)
+    return uint64(((c * taps + tap) * batch + n) * size)
 
-    ``x`` must be zeroed (or hold what the sums should add to) by the caller.
+
+@njit(cache=True, nogil=True)
+def _copy_plane(image, cols, src, dst, height, width, out_height, h_lo, h_hi, w_lo, w_hi, shift):
+    """One output plane of a stride-1 im2col with ``OW == width``: output index ``t`` reads input ``t + shift``."""
+    lo = h_lo * width
+    hi = h_hi * width
+    a = max(lo, -shift)
+    b = max(a, min(hi, height * width - shift))
+    for j in range(uint64(a)):  # rows above the image, and the wrapped column before the first valid one
+        cols[dst + j] = 0
+    for j in range(uint64(b), uint64(out_height * width)):
+        cols[dst + j] = 0
+    first = dst + uint64(a)
+    source = src + uint64(a + shift)
+    for j in range(uint64(b - a)):
+        cols[first + j] = image[source + j]
+    if w_lo > 0 or w_hi < width:  # the columns that wrapped round a row end read the neighbouring row: zero them
+        for oh in range(h_lo, h_hi):
+            row = dst + uint64(oh * width)
+            for j in range(uint64(w_lo)):
+                cols[row + j] = 0
+            for j in range(uint64(w_hi), uint64(width)):
+                cols[row + j] = 0
+
+
+@njit(cache=True, nogil=True)
+def im2col(image, cols, shape, kernel, out, stride, pad, dilation, image_channel_major, cols_batch_major):
+    """Fill ``cols[c, kd, kh, kw, n, od, oh, ow] = image[n, c, od*sd-pd+kd*dd, ...]`` (zero outside).
+
+    ``image`` and ``cols`` are flat; ``shape`` is ``(N, C, D, H, W)``, ``kernel`` ``(KD, KH, KW)``,
+    ``out`` ``(OD, OH, OW)``.
     """
-    N, C, D, H, W = x.shape
-    _, KD, KH, KW, _, OD, OH, OW = cols.shape
+    N, C, D, H, W = shape
+    KD, KH, KW = kernel
+    OD, OH, OW = out
     sd, sh, sw = stride
     pd, ph, pw = pad
     dd, dh, dw = dilation
+    plane_size = D * H * W
+    block_size = OD * OH * OW
+    taps = KD * KH * KW
+    usw = uint64(sw)
+    # stride 1 with output rows as wide as input rows: the valid rows of one output plane are one
+    # contiguous run of the input plane (less the columns that wrap around the row ends)
+    merge_rows = sh == 1 and sw == 1 and OW == W
     for c in range(C):
         for n in range(N):
+            plane = _plane_offset(n, c, N, C, plane_size, image_channel_major)
             for kd in range(KD):
-                d_lo, d_hi = _valid_range(OD, D, kd * dd - pd, sd)
+                d_off = kd * dd - pd
+                d_lo, d_hi = _valid_range(OD, D, d_off, sd)
                 for kh in range(KH):
-                    h_lo, h_hi = _valid_range(OH, H, kh * dh - ph, sh)
+                    h_off = kh * dh - ph
+                    h_lo, h_hi = _valid_range(OH, H, h_off, sh)
                     for kw in range(KW):
                         w_off = kw * dw - pw
                         w_lo, w_hi = _valid_range(OW, W, w_off, sw)
-                        src = cols[c, kd, kh, kw, n]
+                        count = uint64(w_hi - w_lo)
+                        tap = (kd * KH + kh) * KW + kw
+                        block = _cols_offset(n, c, tap, N, C, taps, block_size, cols_batch_major)
+                        for od in range(OD):
+                            if merge_rows and d_lo <= od < d_hi and h_lo < h_hi:
+                                _copy_plane(
+                                    image,
+                                    cols,
+                                    plane + uint64((od * sd + d_off) * H * W),
+                                    block + uint64(od * OH * OW),
+                                    H,
+                                    W,
+                                    OH,
+                                    h_lo,
+                                    h_hi,
+                                    w_lo,
+                                    w_hi,
+                                    h_off * W + w_off,
+                                )
+                                continue
+                            for oh in range(OH):
+                                row = block + uint64((od * OH + oh) * OW)
+                                if od < d_lo or od >= d_hi or oh < h_lo or oh >= h_hi:
+                                    for j in range(uint64(OW)):
+                                        cols[row + j] = 0
+                                    continue
+                                for j in range(uint64(w_lo)):
+                                    cols[row + j] = 0
+                                for j in range(uint64(w_hi), uint64(OW)):
+                                    cols[row + j] = 0
+                                src = plane + uint64(((od * sd + d_off) * H + oh * sh + h_off) * W + w_lo * sw + w_off)
+                                dst = row + uint64(w_lo)
+                                if sw == 1:
+                                    for j in range(count):
+                                        cols[dst + j] = image[src + j]
+                                else:
+                                    for j in range(count):
+                                        cols[dst + j] = image[src + j * usw]
+
+
+@njit(cache=True, nogil=True)
+def col2im(cols, image, shape, kernel, out, stride, pad, dilation, image_channel_major, cols_batch_major):
+    """Add ``cols[c, kd, kh, kw, n, od, oh, ow]`` into ``image[n, c, od*sd-pd+kd*dd, ...]`` (im2col's adjoint).
+
+    Arguments as for ``im2col``; ``image`` must be zeroed (or hold what the sums add to) by the caller.
+    """
+    N, C, D, H, W = shape
+    KD, KH, KW = kernel
+    OD, OH, OW = out
+    sd, sh, sw = stride
+    pd, ph, pw = pad
+    dd, dh, dw = dilation
+    plane_size = D * H * W
+    block_size = OD * OH * OW
+    taps = KD * KH * KW
+    usw = uint64(sw)
+    for c in range(C):
+        for n in range(N):
+            plane = _plane_offset(n, c, N, C, plane_size, image_channel_major)
+            for kd in range(KD):
+                d_off = kd * dd - pd
+                d_lo, d_hi = _valid_range(OD, D, d_off, sd)
+                for kh in range(KH):
+                    h_off = kh * dh - ph
+                    h_lo, h_hi = _valid_range(OH, H, h_off, sh)
+                    for kw in range(KW):
+                        w_off = kw * dw - pw
+                        w_lo, w_hi = _valid_range(OW, W, w_off, sw)
+                        if w_hi <= w_lo:
+                            continue
+                        count = uint64(w_hi - w_lo)
+                        tap = (kd * KH + kh) * KW + kw
+                        block = _cols_offset(n, c, tap, N, C, taps, block_size, cols_batch_major)
                         for od in range(d_lo, d_hi):
-                            plane = x[n, c, od * sd + kd * dd - pd]
                             for oh in range(h_lo, h_hi):
-                                dst = plane[oh * sh + kh * dh - ph]
-                                row = src[od, oh]
-                                for ow in range(w_lo, w_hi):
-                                    dst[ow * sw + w_off] += row[ow]
+                                src = block + uint64((od * OH + oh) * OW + w_lo)
+                                dst = plane + uint64(((od * sd + d_off) * H + oh * sh + h_off) * W + w_lo * sw + w_off)
+                                if sw == 1:
+                                    for j in range(count):
+                                        image[dst + j] += cols[src + j]
+                                else:
+                                    for j in range(count):
+                                        image[dst + j * usw] += cols[src + j]
 
 
 def warm_up(dtype=np.float32) -> None:
-    """Compile (or load from cache) both kernels for ``dtype`` on contiguous arrays."""
-    x = np.zeros((1, 1, 1, 2, 2), dtype)
-    cols = np.zeros((1, 1, 1, 1, 1, 1, 2, 2), dtype)
-    im2col(x, cols, (1, 1, 1), (0, 0, 0), (1, 1, 1))
-    col2im(cols, x, (1, 1, 1), (0, 0, 0), (1, 1, 1))
+    """Compile (or load from the cache) both kernels for ``dtype``."""
+    image = np.zeros(4, dtype)
+    cols = np.zeros(4, dtype)
+    args = ((1, 1, 1, 2, 2), (1, 1, 1), (1, 2, 2), (1, 1, 1), (0, 0, 0), (1, 1, 1), False, False)
+    im2col(image, cols, *args)
+    col2im(cols, image, *args)

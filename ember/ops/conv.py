@@ -75,11 +75,18 @@ def _kernels():
     return conv
 
 
-def _as5d(a: np.ndarray) -> np.ndarray:
-    """``(N, C, *S)`` with 1 to 3 spatial dims as a ``(N, C, D, H, W)`` view."""
-    while a.ndim < 5:
-        a = a[:, :, None]
-    return a
+def _kernel_image(x: np.ndarray) -> tuple:
+    """``x`` ``(N, C, *S)`` as the kernels take it: flat, and whether its memory is ``(C, N, *S)``."""
+    if x.flags.c_contiguous:
+        return x.reshape(-1), False
+    swapped = x.swapaxes(0, 1)
+    if swapped.flags.c_contiguous:  # a conv output: channel-major memory
+        return swapped.reshape(-1), True
+    return np.ascontiguousarray(x).reshape(-1), False
+
+
+def _kernel_args(geo: _Geometry, n: int, c: int) -> tuple:
+    return ((n, c) + geo.image, geo.kernel, geo.cols, geo.stride, geo.pad, geo.dilation)
 
 
 def _compute_dtype(a: np.ndarray) -> np.ndarray:
@@ -87,20 +94,27 @@ def _compute_dtype(a: np.ndarray) -> np.ndarray:
     return a.astype(np.float32) if a.dtype == np.float16 else a
 
 
-def _im2col(x: np.ndarray, geo: _Geometry) -> np.ndarray:
-    """``(N, C, *image)`` -> columns ``(C*K, N*P)``, rows ordered ``(c, kd, kh, kw)``."""
+def _im2col(x: np.ndarray, geo: _Geometry, bias_row: bool = False) -> np.ndarray:
+    """``(N, C, *image)`` -> columns ``(C*K, N*P)``, rows ordered ``(c, kd, kh, kw)``.
+
+    With ``bias_row`` a last row of ones is appended, so that one product with ``[weight | bias]``
+    adds the bias, and one product with the output gradient gives the bias gradient too.
+    """
     n, c = x.shape[:2]
-    cols = np.empty((c,) + geo.kernel + (n,) + geo.cols, x.dtype)
-    _kernels().im2col(_as5d(x), cols, geo.stride, geo.pad, geo.dilation)
-    return cols.reshape(c * geo.taps, n * geo.positions)
+    rows, length = c * geo.taps, n * geo.positions
+    cols = np.empty((rows + bias_row, length), x.dtype)
+    image, channel_major = _kernel_image(x)
+    _kernels().im2col(image, cols.reshape(-1)[: rows * length], *_kernel_args(geo, n, c), channel_major, False)
+    if bias_row:
+        cols[rows] = 1
+    return cols
 
 
 def _col2im(cols: np.ndarray, geo: _Geometry, n: int, c: int) -> np.ndarray:
     """Columns ``(C*K, N*P)`` -> ``(N, C, *image)``, summing the taps that land on one position."""
     image = np.zeros((n, c) + geo.image[3 - geo.nd :], cols.dtype)
-    _kernels().col2im(
-        cols.reshape((c,) + geo.kernel + (n,) + geo.cols), _as5d(image), geo.stride, geo.pad, geo.dilation
-    )
+    flat = np.ascontiguousarray(cols).reshape(-1)
+    _kernels().col2im(flat, image.reshape(-1), *_kernel_args(geo, n, c), False, False)
     return image
 
 
@@ -109,26 +123,30 @@ def _channel_major(a: np.ndarray) -> np.ndarray:
     return a.swapaxes(0, 1).reshape(a.shape[1], -1)
 
 
-def _conv_forward(x: np.ndarray, w: np.ndarray, b, geo: _Geometry, cols=None):
-    """The convolution ``(N, C, *image)`` -> ``(N, O, *cols)``; returns ``(output, cols)``."""
-    n = x.shape[0]
-    o = w.shape[0]
-    g = geo.groups
-    if cols is None:
-        cols = _im2col(x, geo)
+def _conv_forward(x: np.ndarray, w: np.ndarray, b, geo: _Geometry) -> tuple:
+    """The convolution ``(N, C, *image)`` -> ``(N, O, *cols)``; returns ``(output, columns)``."""
+    cols = _im2col(x, geo, bias_row=b is not None and geo.groups == 1)
+    return _conv_product(cols, w, b, geo, x.shape[0]), cols
+
+
+def _conv_product(cols: np.ndarray, w: np.ndarray, b, geo: _Geometry, n: int) -> np.ndarray:
+    """Weight times columns: ``(N, O, *cols)``, a view of ``(O, N*P)`` memory (no transpose copy)."""
+    o, g = w.shape[0], geo.groups
     if g == 1:
-        y = w.reshape(o, -1) @ cols
+        wm = w.reshape(o, -1)
+        if cols.shape[0] > wm.shape[1]:  # the row of ones: the bias rides along in the product
+            wm = np.concatenate([wm, b[:, None]], axis=1)
+        y = wm @ cols
     else:
         y = np.matmul(w.reshape(g, o // g, -1), cols.reshape(g, -1, cols.shape[1])).reshape(o, -1)
-    if b is not None:
-        y += b[:, None]
-    return y.reshape((o, n) + geo.cols[3 - geo.nd :]).swapaxes(0, 1), cols
+        if b is not None:
+            y += b[:, None]
+    return y.reshape((o, n) + geo.cols[3 - geo.nd :]).swapaxes(0, 1)
 
 
 def _conv_input_grad(gm: np.ndarray, w: np.ndarray, geo: _Geometry, n: int) -> np.ndarray:
     """The transposed convolution of ``gm`` ``(O, N*P)`` (channel-major) -> ``(N, C, *image)``."""
-    o = w.shape[0]
-    g = geo.groups
+    o, g = w.shape[0], geo.groups
     c = w.shape[1] * g
     if g == 1:
         cols = w.reshape(o, -1).T @ gm
@@ -137,40 +155,42 @@ def _conv_input_grad(gm: np.ndarray, w: np.ndarray, geo: _Geometry, n: int) -> n
     return _col2im(cols, geo, n, c)
 
 
-def _conv_weight_grad(x: np.ndarray, gm: np.ndarray, geo: _Geometry, w_shape: tuple, cols=None) -> np.ndarray:
-    """The weight gradient ``(O, C/G, *K)`` from the input and the channel-major output gradient."""
-    if cols is None:
-        cols = _im2col(x, geo)
-    g = geo.groups
-    o = w_shape[0]
+def _conv_weight_grad(cols: np.ndarray, gm: np.ndarray, geo: _Geometry, w_shape: tuple) -> tuple:
+    """``(weight gradient (O, C/G, *K), bias gradient (O,) or None)`` from columns and channel-major gradient.
+
+    The bias gradient comes free when the columns carry the row of ones (groups=1).
+    """
+    g, o = geo.groups, w_shape[0]
+    rows = cols.shape[0] // g if g > 1 else int(np.prod(w_shape[1:]))
     if g == 1:
         dw = gm @ cols.T
-    else:
-        dw = np.matmul(gm.reshape(g, o // g, -1), cols.reshape(g, -1, cols.shape[1]).transpose(0, 2, 1))
-    return dw.reshape(w_shape)
-
-
-def _bias_grad(grad: Tensor, gm) -> Tensor:
-    if _grad_state.enabled:  # create_graph: keep it differentiable
-        return grad.sum((0,) + tuple(range(2, grad.ndim)))
-    if gm is None:
-        gm = _channel_major(grad.data)
-    return Tensor(gm.sum(1))
+        if cols.shape[0] > rows:
+            return dw[:, :rows].reshape(w_shape), dw[:, rows].copy()
+        return dw.reshape(w_shape), None
+    dw = np.matmul(gm.reshape(g, o // g, -1), cols.reshape(g, rows, -1).transpose(0, 2, 1))
+    return dw.reshape(w_shape), None
 
 
 def _restore(a: np.ndarray, dtype) -> np.ndarray:
     return a if a.dtype == dtype else a.astype(dtype)
 
 
+def _spatial_sum(grad: Tensor) -> Tensor:
+    """The bias gradient ``(C,)`` of ``(N, C, *S)``, differentiable."""
+    return grad.sum((0,) + tuple(range(2, grad.ndim)))
+
+
 # ---------------------------------------------------------------------- Functions
+# With create_graph each backward below is built from these Functions (so gradients of any
+# order work); without it (the usual case) it runs straight NumPy and reuses what forward kept.
 class _Conv(Function):
     """``y = conv(x, w) + b``, ``x`` ``(N, C, *image)`` -> ``y`` ``(N, O, *cols)``."""
 
     @staticmethod
-    def forward(ctx, x, w, b, geo, cols=None):
+    def forward(ctx, x, w, b, geo):
         xd, wd = _compute_dtype(x.data), _compute_dtype(w.data)
         bd = None if b is None else _compute_dtype(b.data)
-        y, cols = _conv_forward(xd, wd, bd, geo, cols)
+        y, cols = _conv_forward(xd, wd, bd, geo)
         ctx.save_for_backward(x, w)
         ctx.geo = geo
         # keep the columns for the weight gradient (saves a second im2col) only when it will be needed
@@ -180,13 +200,25 @@ class _Conv(Function):
     @staticmethod
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
-        geo = ctx.geo
+        geo, cols = ctx.geo, ctx.cols
+        ctx.cols = None  # a second backward (retain_graph) recomputes them
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        gm = None if _grad_state.enabled else _channel_major(_compute_dtype(grad.data))
-        gx = _ConvTranspose.apply(grad, w, None, geo, gm=gm) if need_x else None
-        gw = _ConvWeight.apply(x, grad, geo, cols=ctx.cols, gm=gm) if need_w else None
-        gb = _bias_grad(grad, gm) if need_b else None
-        ctx.cols = None
+        if _grad_state.enabled:
+            gx = _ConvTranspose.apply(grad, w, None, geo) if need_x else None
+            gw = _ConvWeight.apply(x, grad, geo) if need_w else None
+            return gx, gw, _spatial_sum(grad) if need_b else None, None
+        dtype = x.data.dtype
+        wd = _compute_dtype(w.data)
+        gm = _channel_major(_compute_dtype(grad.data))
+        gx = Tensor(_restore(_conv_input_grad(gm, wd, geo, x.data.shape[0]), dtype)) if need_x else None
+        gw = gb = None
+        if need_w:
+            if cols is None:
+                cols = _im2col(_compute_dtype(x.data), geo, bias_row=need_b and geo.groups == 1)
+            gw, gb = _conv_weight_grad(cols, gm, geo, wd.shape)
+            gw = Tensor(_restore(gw, dtype))
+        if need_b:
+            gb = Tensor(_restore(gm.sum(1) if gb is None else gb, dtype))
         return gx, gw, gb, None
 
 
@@ -194,9 +226,8 @@ class _ConvTranspose(Function):
     """``y = conv_transpose(x, w) + b``, ``x`` ``(N, O, *cols)`` -> ``y`` ``(N, C, *image)``: the adjoint of ``_Conv``."""
 
     @staticmethod
-    def forward(ctx, x, w, b, geo, gm=None):
-        if gm is None:
-            gm = _channel_major(_compute_dtype(x.data))
+    def forward(ctx, x, w, b, geo):
+        gm = _channel_major(_compute_dtype(x.data))
         y = _conv_input_grad(gm, _compute_dtype(w.data), geo, x.data.shape[0])
         if b is not None:
             y += _compute_dtype(b.data).reshape((-1,) + (1,) * geo.nd)
@@ -209,12 +240,24 @@ class _ConvTranspose(Function):
         x, w = ctx.saved_tensors
         geo = ctx.geo
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        cols = None
-        if need_w and not _grad_state.enabled:
-            cols = _im2col(_compute_dtype(grad.data), geo)
-        gx = _Conv.apply(grad, w, None, geo, cols=cols) if need_x else None
-        gw = _ConvWeight.apply(grad, x, geo, cols=cols) if need_w else None
-        gb = _bias_grad(grad, None) if need_b else None
+        if _grad_state.enabled:
+            gx = _Conv.apply(grad, w, None, geo) if need_x else None
+            gw = _ConvWeight.apply(grad, x, geo) if need_w else None
+            return gx, gw, _spatial_sum(grad) if need_b else None, None
+        dtype = x.data.dtype
+        gd = _compute_dtype(grad.data)
+        gx = gw = gb = None
+        if need_x or need_w:
+            # the input gradient is a convolution of grad; the weight gradient reuses its columns
+            wd = _compute_dtype(w.data)
+            cols = _im2col(gd, geo)
+            if need_x:
+                gx = Tensor(_restore(_conv_product(cols, wd, None, geo, x.data.shape[0]), dtype))
+            if need_w:
+                gw, _ = _conv_weight_grad(cols, _channel_major(_compute_dtype(x.data)), geo, wd.shape)
+                gw = Tensor(_restore(gw, dtype))
+        if need_b:
+            gb = Tensor(_restore(_channel_major(gd).sum(1), dtype))
         return gx, gw, gb, None
 
 
@@ -222,13 +265,10 @@ class _ConvWeight(Function):
     """The weight gradient of ``_Conv``: ``(x (N, C, *image), grad (N, O, *cols))`` -> ``(O, C/G, *K)``."""
 
     @staticmethod
-    def forward(ctx, x, grad, geo, cols=None, gm=None):
-        if gm is None:
-            gm = _channel_major(_compute_dtype(grad.data))
+    def forward(ctx, x, grad, geo):
         xd = _compute_dtype(x.data)
-        o = grad.data.shape[1]
-        w_shape = (o, x.data.shape[1] // geo.groups) + geo.kernel[3 - geo.nd :]
-        dw = _conv_weight_grad(xd, gm, geo, w_shape, cols)
+        w_shape = (grad.data.shape[1], x.data.shape[1] // geo.groups) + geo.kernel[3 - geo.nd :]
+        dw, _ = _conv_weight_grad(_im2col(xd, geo), _channel_major(_compute_dtype(grad.data)), geo, w_shape)
         ctx.save_for_backward(x, grad)
         ctx.geo = geo
         return _restore(dw, x.data.dtype)
@@ -483,11 +523,6 @@ def conv_transpose3d(
 
 
 # --------------------------------------------------------------- unfold / fold
-def _blocks_view(a: np.ndarray, geo: _Geometry, n: int, c: int) -> np.ndarray:
-    """``(N, C*K, L)`` as the kernels' ``(C, KD, KH, KW, N, OD, OH, OW)`` (a strided view)."""
-    return a.reshape((n, c) + geo.kernel + geo.cols).transpose(1, 2, 3, 4, 0, 5, 6, 7)
-
-
 class _Unfold(Function):
     """im2col: ``(N, C, H, W)`` -> ``(N, C*kH*kW, L)``, taps ordered ``(c, kh, kw)`` as in PyTorch."""
 
@@ -496,7 +531,8 @@ class _Unfold(Function):
         xd = _compute_dtype(x.data)
         n, c = xd.shape[:2]
         out = np.empty((n, c * geo.taps, geo.positions), xd.dtype)
-        _kernels().im2col(_as5d(xd), _blocks_view(out, geo, n, c), geo.stride, geo.pad, geo.dilation)
+        image, channel_major = _kernel_image(xd)
+        _kernels().im2col(image, out.reshape(-1), *_kernel_args(geo, n, c), channel_major, True)
         ctx.geo = geo
         ctx.channels = c
         return _restore(out, x.data.dtype)
@@ -514,7 +550,8 @@ class _Fold(Function):
         cd = _compute_dtype(cols.data)
         n = cd.shape[0]
         out = np.zeros((n, channels) + geo.image[1:], cd.dtype)
-        _kernels().col2im(_blocks_view(cd, geo, n, channels), _as5d(out), geo.stride, geo.pad, geo.dilation)
+        flat = np.ascontiguousarray(cd).reshape(-1)
+        _kernels().col2im(flat, out.reshape(-1), *_kernel_args(geo, n, channels), False, True)
         ctx.geo = geo
         return _restore(out, cols.data.dtype)
 

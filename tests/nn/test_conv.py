@@ -57,6 +57,7 @@ CONV_CASES = [
     ("conv2d", (2, 2, 8, 7), (3, 2, 2, 2), 3, {"stride": 3}),  # stride > kernel skips pixels
     ("conv2d", (2, 2, 3, 4), (3, 2, 2, 2), 3, {"padding": 3}),  # padding > kernel: rows of zeros
     ("conv2d", (3, 7, 8), (4, 3, 3, 3), 4, {"padding": 1}),  # unbatched
+    ("conv2d", (1, 2, 5, 2), (2, 2, 3, 3), 2, {"padding": "same", "dilation": 2}),  # taps past both edges
     ("conv1d", (2, 3, 11), (4, 3, 3), 4, {}),
     ("conv1d", (2, 3, 12), (4, 3, 2), 4, {"stride": 3, "padding": 2, "dilation": 2}),
     ("conv1d", (2, 3, 9), (4, 3, 4), 4, {"padding": "same", "dilation": 2}),
@@ -149,17 +150,45 @@ def test_float16_computes_in_float32():
     np.testing.assert_allclose(y.data.astype(np.float64), expected, atol=3e-2, rtol=1e-2)
 
 
+@pytest.mark.parametrize(
+    "needs", [(True, False, False), (False, True, False), (False, False, True), (True, False, True)]
+)
+@pytest.mark.parametrize("op", ["conv2d", "conv_transpose2d"])
+def test_gradient_of_a_subset_of_inputs(op, needs):
+    # only some inputs require grad (frozen weights, data input): each path must still be right
+    rng = np.random.default_rng(2)
+    arrays = [
+        rng.standard_normal((2, 4, 6, 5)),
+        rng.standard_normal((4, 2, 3, 3)),
+        rng.standard_normal(6 if op == "conv2d" else 4),
+    ]
+    if op == "conv2d":
+        arrays[1] = rng.standard_normal((6, 2, 3, 3))
+    kwargs = {"stride": 2, "padding": 1, "groups": 2}
+    e = [em.tensor(a, requires_grad=r) for a, r in zip(arrays, needs)]
+    t = [torch.tensor(a, requires_grad=r) for a, r in zip(arrays, needs)]
+    ye, yt = getattr(F, op)(*e, **kwargs), getattr(TF, op)(*t, **kwargs)
+    g = rng.standard_normal(yt.shape)
+    ye.backward(em.tensor(g))
+    yt.backward(torch.tensor(g))
+    for a, b, r in zip(e, t, needs):
+        assert (a.grad is not None) == r
+        if r:
+            np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
 def test_backward_twice_with_retain_graph():
     # the columns kept from forward are dropped after the first backward: the second recomputes them
     x = em.randn(2, 3, 6, 6, requires_grad=True)
     w = em.randn(4, 3, 3, 3, requires_grad=True)
-    y = F.conv2d(x, w, padding=1)
+    b = em.randn(4, requires_grad=True)
+    y = F.conv2d(x, w, b, padding=1)
     g = em.randn(*y.shape)
     y.backward(g, retain_graph=True)
-    first_w, first_x = w.grad.data.copy(), x.grad.data.copy()
+    first = [t.grad.data.copy() for t in (x, w, b)]
     y.backward(g)
-    np.testing.assert_allclose(w.grad.data, 2 * first_w, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(x.grad.data, 2 * first_x, rtol=1e-5, atol=1e-5)
+    for t, f in zip((x, w, b), first):
+        np.testing.assert_allclose(t.grad.data, 2 * f, rtol=1e-5, atol=1e-5)
 
 
 def test_input_modified_in_place_after_forward_is_an_error():
