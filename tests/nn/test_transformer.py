@@ -23,6 +23,8 @@ from ember.autograd import gradcheck, gradgradcheck
 from ember.errors import ShapeError
 from ember.ops.multihead import multi_head_attention_forward
 
+pytestmark = pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")
+
 ATOL, RTOL = 1e-5, 1e-4
 E, H, L, S, N = 8, 2, 5, 4, 3  # embed dim, heads, target length, source length, batch
 
@@ -339,7 +341,13 @@ def test_mha_dropout_gradient_matches_finite_differences():
         em.manual_seed(5)  # the same dropout mask on every call
         return m(x, x, x, need_weights=False)[0]
 
+    def fn_weights(x, w):
+        em.manual_seed(5)
+        return m(x, x, x, average_attn_weights=False)  # the weights output (after dropout) too
+
     assert gradcheck(fn, (x, m.in_proj_weight))
+    assert gradcheck(fn_weights, (x, m.in_proj_weight))
+    assert gradgradcheck(fn, (x, m.in_proj_weight))
 
 
 # ------------------------------------------------------------------ gradcheck
