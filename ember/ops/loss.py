@@ -612,7 +612,7 @@ class BinaryCrossEntropyWithLogits(Function):
         x = input.data
         y = target.data
         # log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))
-        logsig = np.abs(x)
+        logsig = np.abs(x, out=np.empty_like(x))  # an array even for 0-d x (ufuncs return scalars there)
         np.negative(logsig, out=logsig)
         np.exp(logsig, out=logsig)
         np.log1p(logsig, out=logsig)
@@ -786,7 +786,7 @@ class PointwiseLoss(Function):
             loss = np.abs(d)
         else:
             # huber = c (|d| - c / 2) with c = min(|d|, delta); smooth_l1 = huber / beta
-            loss = np.abs(d)
+            loss = np.abs(d, out=np.empty_like(d))  # an array even for 0-d d
             c = np.minimum(loss, d.dtype.type(param))
             c *= d.dtype.type(0.5)
             loss -= c
@@ -818,7 +818,7 @@ class PointwiseLoss(Function):
             elif kind == "l1":
                 deriv = np.sign(d)
             else:
-                deriv = np.minimum(d, d.dtype.type(param))
+                deriv = np.minimum(d, d.dtype.type(param), out=np.empty_like(d))
                 np.maximum(deriv, d.dtype.type(-param), out=deriv)
                 if kind == "smooth_l1":
                     deriv *= d.dtype.type(1 / param)

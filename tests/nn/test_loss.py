@@ -774,3 +774,16 @@ def test_cross_entropy_backward_twice_through_retained_graph(target):
     first = x.grad.data.copy()
     loss.backward()
     np.testing.assert_allclose(x.grad.data, 2 * first, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name,kw", REGRESSION + [("binary_cross_entropy_with_logits", {})], ids=str)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_elementwise_losses_on_0d_and_empty_inputs(name, kw, reduction):
+    fn, tfn = _pair(name, reduction=reduction, **kw)
+    for shape in [(), (0,), (2, 0, 3)]:
+        x = make_array(shape)
+        t = make_array(shape, low=0.0, high=1.0)
+        if name == "soft_margin_loss":
+            check_op(None, *_const_last(fn, tfn, np.asarray(np.sign(t - 0.5), np.float32)), inputs=[x])
+        else:
+            check_op(None, fn, tfn, inputs=[x, t])
