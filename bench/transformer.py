@@ -59,6 +59,7 @@ def _ember_step(x: np.ndarray, y: np.ndarray, torch_state: dict):
     import ember as em
     import ember.nn as nn
     import ember.nn.functional as F
+    import ember.optim  # noqa: F401  (em.optim)
 
     class Classifier(nn.Module):
         def __init__(self):
@@ -72,62 +73,25 @@ def _ember_step(x: np.ndarray, y: np.ndarray, torch_state: dict):
 
     model = Classifier()
     model.load_state_dict(torch_state)
-    adam = getattr(getattr(em, "optim", None), "Adam", None)
-    notes = []
-    if adam is None:
-        opt = _FallbackAdam(list(model.parameters()), lr=1e-3)
-        notes.append("NumPy Adam stand-in: ember.optim.Adam missing")
-    else:
-        opt = adam(model.parameters(), lr=1e-3)
-    loss_fn = getattr(F, "cross_entropy", None)
-    if loss_fn is None:
-        notes.append("cross-entropy composed: F.cross_entropy missing")
-        onehot = em.tensor(np.eye(CLASSES, dtype=np.float32)[y])
-
-        def loss_fn(logits, target):
-            return -(F.log_softmax(logits, 1) * onehot).sum() / logits.shape[0]
-
+    opt = em.optim.Adam(model.parameters(), lr=1e-3)
     ex, ey = em.tensor(x), em.tensor(y)
 
     def step():
         opt.zero_grad()
-        loss = loss_fn(model(ex), ey)
+        loss = F.cross_entropy(model(ex), ey)
         loss.backward()
         opt.step()
         return loss
 
-    return model, step, notes
-
-
-class _FallbackAdam:
-    """Plain in-place NumPy Adam, used only while ``ember.optim.Adam`` does not exist."""
-
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
-        self.params, self.lr, self.betas, self.eps, self.t = params, lr, betas, eps, 0
-        self.m = [np.zeros_like(p.data) for p in params]
-        self.v = [np.zeros_like(p.data) for p in params]
-
-    def zero_grad(self):
-        for p in self.params:
-            p.grad = None
-
-    def step(self):
-        self.t += 1
-        b1, b2 = self.betas
-        c1, c2 = 1 - b1**self.t, 1 - b2**self.t
-        for p, m, v in zip(self.params, self.m, self.v):
-            if p.grad is None:
-                continue
-            g = p.grad.data
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * g * g
-            p.data -= self.lr / c1 * m / (np.sqrt(v / c2) + self.eps)
+    return model, step
 
 
 def run(quick: bool = False) -> list[dict]:
-    """Time the train step; returns one dict with ``row``, ``ember_ms``, ``torch_ms``, ``samples_s``, ``speed``."""
+    """Time the train step; dicts with ``row``, ``ember_ms``, ``torch_ms``, ``*_samples_s``, ``speed``, ``notes``.
+
+    The first row is the reference setting (PyTorch on 2 threads, NumPy's BLAS on its
+    default); a second row limits both to one thread (with threadpoolctl, if installed).
+    """
     import torch
 
     torch.set_num_threads(2)
@@ -136,11 +100,31 @@ def run(quick: bool = False) -> list[dict]:
     y = rng.integers(0, CLASSES, BATCH).astype(np.int64)
     torch_model, torch_step = _torch_step(x, y)
     state = {k: v.detach().numpy().copy() for k, v in torch_model.state_dict().items()}
-    _, ember_step, notes = _ember_step(x, y, state)
-    first = (float(ember_step().item()), float(torch_step().item()))
-    if abs(first[0] - first[1]) > 1e-4 * max(1.0, abs(first[1])):
-        notes.append(f"first losses differ: ember {first[0]:.6f}, torch {first[1]:.6f}")
+    _, ember_step = _ember_step(x, y, state)
+    notes = []
+    for i in range(2):  # same weights: the first loss checks forward, the second backward and Adam too
+        losses = (float(ember_step().item()), float(torch_step().item()))
+        if abs(losses[0] - losses[1]) > 1e-4 * max(1.0, abs(losses[1])):
+            notes.append(f"loss {i} differs: ember {losses[0]:.6f}, torch {losses[1]:.6f}")
     number, rounds = (2, 3) if quick else (5, 9)
+    label = f"train step: {LAYERS}x encoder d{D_MODEL} h{HEADS} ff{FF}, batch {BATCH} x seq {SEQ}, Adam"
+    results = [_timed(f"{label} (2 threads)", ember_step, torch_step, number, rounds, notes)]
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return results
+    # a second, labelled row with one thread each: on a busy machine, thread pools spinning against other
+    # processes swing the 2-thread figures (PyTorch's more), and this row shows the work itself
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            results.append(_timed(f"{label} (1 thread)", ember_step, torch_step, number, rounds, []))
+    finally:
+        torch.set_num_threads(2)
+    return results
+
+
+def _timed(row: str, ember_step, torch_step, number: int, rounds: int, notes: list) -> dict:
     median_time(ember_step, number, repeat=1, warmup=2)
     median_time(torch_step, number, repeat=1, warmup=2)
     ember_runs, torch_runs = [], []
@@ -149,18 +133,15 @@ def run(quick: bool = False) -> list[dict]:
         torch_runs.append(median_time(torch_step, number, repeat=1, warmup=0))
     ember_ms = float(np.median(ember_runs)) * 1e3
     torch_ms = float(np.median(torch_runs)) * 1e3
-    row = f"train step: {LAYERS}x encoder d{D_MODEL} h{HEADS} ff{FF}, batch {BATCH} x seq {SEQ}, Adam"
-    return [
-        {
-            "row": row,
-            "ember_ms": ember_ms,
-            "torch_ms": torch_ms,
-            "ember_samples_s": BATCH / ember_ms * 1e3,
-            "torch_samples_s": BATCH / torch_ms * 1e3,
-            "speed": torch_ms / ember_ms,
-            "notes": notes,
-        }
-    ]
+    return {
+        "row": row,
+        "ember_ms": ember_ms,
+        "torch_ms": torch_ms,
+        "ember_samples_s": BATCH / ember_ms * 1e3,
+        "torch_samples_s": BATCH / torch_ms * 1e3,
+        "speed": torch_ms / ember_ms,
+        "notes": notes,
+    }
 
 
 def main(argv=None) -> None:
