@@ -15,6 +15,7 @@ Unbatched inputs ``(C, *spatial)`` and any leading dims work alike.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -222,7 +223,10 @@ class _MaxPool(Function):
         out = np.empty(shape, x2.dtype)
         idx = np.empty(shape, np.int64)
         planes = (x2.shape[0], _prod(win.out_spatial))
-        if regular is not None and n <= 2 and _inside(regular, win.in_spatial):
+        inside = regular is not None and _inside(regular, win.in_spatial)
+        if inside and n == 2 and all(r[:2] == (2, 2) for r in regular):
+            _kernels().max_pool2d_2x2(x2, *win.in_spatial, *win.out_spatial, out.reshape(planes), idx.reshape(planes))
+        elif inside and n <= 2:
             h = (1,) * (2 - n)
             k, s = tuple(r[0] for r in regular), tuple(r[1] for r in regular)
             _kernels().max_pool2d_inside(
@@ -254,38 +258,65 @@ def _inside(regular: tuple, spatial: tuple) -> bool:
 
 
 def _window_reduce(data: np.ndarray, regular: tuple, ufunc) -> np.ndarray:
-    """Reduce regular windows one spatial dim at a time (max and sum are separable).
+    """Reduce regular windows with a separable ufunc (``np.add`` or ``np.maximum``) on strided views.
 
-    Per dim, one ufunc call per kernel tap on strided views, padded (0 for sums,
-    the lowest value for maxima) where windows reach past the input. ``regular``
-    holds ``(kernel, stride, padding, dilation, out)`` per spatial dim.
+    One ufunc call per kernel tap: over all dims at once for small kernels (no
+    intermediate arrays), else one spatial dim at a time (``k1 + k2`` calls
+    instead of ``k1 * k2``). The input is padded (0 for sums, the lowest value
+    for maxima) where windows reach past it. ``regular`` holds
+    ``(kernel, stride, padding, dilation, out)`` per spatial dim.
     """
     n = len(regular)
     x = data.astype(np.float32) if data.dtype == np.float16 else data
+    fill = 0 if ufunc is np.add else (-np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min)
+    # cost in element operations: all taps on the output, or dim by dim on shrinking intermediates
+    sizes = list(x.shape[-n:])
+    separable = 0
     for i in range(n - 1, -1, -1):
+        sizes[i] = regular[i][4]
+        separable += (regular[i][0] - 1) * _prod(sizes)
+    if (_prod(r[0] for r in regular) - 1) * _prod(sizes) <= separable:
+        x = _pad_for_windows(x, regular, range(n), fill)
+        views = [
+            x[
+                (Ellipsis,)
+                + tuple(slice(t * d, t * d + (o - 1) * s + 1, s) for t, (_, s, _, d, o) in zip(taps, regular))
+            ]
+            for taps in itertools.product(*(range(r[0]) for r in regular))
+        ]
+        out = _fold(views, ufunc)
+    else:
+        for i in range(n - 1, -1, -1):
+            k, s, p, d, o = regular[i]
+            x = _pad_for_windows(x, regular, (i,), fill)
+            pre = (slice(None),) * (x.ndim - n + i)
+            x = _fold([x[pre + (slice(t * d, t * d + (o - 1) * s + 1, s),)] for t in range(k)], ufunc)
+        out = x
+    return out if out.base is None and out is not data else out.copy()
+
+
+def _pad_for_windows(x: np.ndarray, regular: tuple, dims, fill) -> np.ndarray:
+    """``x`` padded with ``fill`` along the given spatial dims so that every window lies inside."""
+    n = len(regular)
+    widths = [(0, 0)] * x.ndim
+    for i in dims:
         k, s, p, d, o = regular[i]
         axis = x.ndim - n + i
-        size = x.shape[axis]
-        right = max(0, (o - 1) * s + (k - 1) * d + 1 - size - p)
-        if p or right:
-            shape = list(x.shape)
-            shape[axis] = size + p + right
-            if ufunc is np.add:
-                fill = 0
-            else:
-                fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-            padded = np.full(shape, fill, x.dtype)
-            padded[(slice(None),) * axis + (slice(p, p + size),)] = x
-            x = padded
-        pre = (slice(None),) * axis
-        views = [x[pre + (slice(t * d, t * d + (o - 1) * s + 1, s),)] for t in range(k)]
-        if k == 1:
-            x = views[0]
-            continue
-        x = ufunc(views[0], views[1])
-        for v in views[2:]:
-            ufunc(x, v, out=x)
-    return x if x.base is None and x is not data else x.copy()
+        widths[axis] = (p, max(0, (o - 1) * s + (k - 1) * d + 1 - x.shape[axis] - p))
+    if not any(a or b for a, b in widths):
+        return x
+    padded = np.full([size + a + b for size, (a, b) in zip(x.shape, widths)], fill, x.dtype)
+    padded[tuple(slice(a, a + size) for size, (a, _) in zip(x.shape, widths))] = x
+    return padded
+
+
+def _fold(views: list, ufunc) -> np.ndarray:
+    if len(views) == 1:
+        return views[0]
+    out = ufunc(views[0], views[1])
+    for v in views[2:]:
+        ufunc(out, v, out=out)
+    return out
 
 
 def _window_sum_transpose(g: np.ndarray, regular: tuple, in_spatial: tuple) -> np.ndarray:
