@@ -27,6 +27,7 @@ __all__ = [
     "MultiMarginLoss",
     "SoftMarginLoss",
     "MultiLabelSoftMarginLoss",
+    "MultiLabelMarginLoss",
     "CTCLoss",
     "CosineSimilarity",
     "PairwiseDistance",
@@ -244,6 +245,11 @@ class SoftMarginLoss(_Loss):
 class MultiLabelSoftMarginLoss(_WeightedLoss):
     def forward(self, input, target):
         return _loss.multilabel_soft_margin_loss(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    def forward(self, input, target):
+        return _loss.multilabel_margin_loss(input, target, reduction=self.reduction)
 
 
 class CTCLoss(_Loss):
