@@ -476,6 +476,9 @@ def test_decoder_stack_with_final_norm():
 def test_layer_module_activation_is_a_submodule():
     layer = enn.TransformerEncoderLayer(E, H, 16, activation=enn.GELU())
     assert "activation" in dict(layer.named_children())
+    assert layer.activation_relu_or_gelu == 2
+    assert enn.TransformerEncoderLayer(E, H, 16).activation_relu_or_gelu == 1
+    assert enn.TransformerEncoderLayer(E, H, 16, activation=F.silu).activation_relu_or_gelu == 0
     with pytest.raises(ValueError, match="relu/gelu"):
         enn.TransformerEncoderLayer(E, H, activation="tanh")
 

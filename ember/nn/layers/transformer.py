@@ -21,6 +21,7 @@ from .. import init
 from ..containers import ModuleList
 from ..module import Module
 from ..parameter import Parameter
+from .activation import GELU, ReLU
 from .dropout import Dropout
 from .linear import Linear
 from .normalization import LayerNorm
@@ -188,6 +189,15 @@ def _activation(activation) -> Callable:
     return activation
 
 
+def _relu_or_gelu(activation) -> int:
+    """PyTorch's ``activation_relu_or_gelu`` flag: 1 for ReLU, 2 for GELU, 0 otherwise."""
+    if activation is _act.relu or isinstance(activation, ReLU):
+        return 1
+    if activation is _act.gelu or isinstance(activation, GELU):
+        return 2
+    return 0
+
+
 def _get_clones(module: Module, n: int) -> ModuleList:
     return ModuleList([copy.deepcopy(module) for _ in range(n)])
 
@@ -252,6 +262,7 @@ class TransformerEncoderLayer(Module):
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
         self.activation = _activation(activation)
+        self.activation_relu_or_gelu = _relu_or_gelu(self.activation)
 
     def forward(
         self,
