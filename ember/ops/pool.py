@@ -638,9 +638,9 @@ class _MaxUnpool(Function):
     def forward(ctx, x, idx, out_shape, n):
         ctx.meta = (idx, n)
         x2, lead = _planes(x.data, n)
-        out = np.zeros((x2.shape[0], _prod(out_shape[-n:])), x2.dtype)
-        np.put_along_axis(out, idx.reshape(x2.shape), x2, axis=1)
-        return out.reshape(out_shape).astype(x.data.dtype, copy=False)
+        out = np.zeros(out_shape, x2.dtype)
+        np.put_along_axis(out.reshape(x2.shape[0], _prod(out_shape[-n:])), idx.reshape(x2.shape), x2, axis=1)
+        return out.astype(x.data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -804,9 +804,6 @@ def _nearest_taps(n_in: int, n_out: int, scale, exact: bool, shortcuts: bool) ->
 
 def _linear_taps(n_in: int, n_out: int, scale, align_corners: bool, ct) -> tuple:
     """Two taps per output, ``(2, n_out)``: PyTorch's ``compute_source_index_and_lambda`` in ``ct`` (its opmath)."""
-    o = np.arange(n_out)
-    if n_out == n_in:
-        return np.stack([o, o]), np.stack([np.ones(n_out), np.zeros(n_out)]).astype(ct)
     real = _source_index(n_in, n_out, scale, align_corners, ct, cubic=False)
     i0 = np.minimum(np.floor(real).astype(np.int64), n_in - 1)
     lam1 = np.clip(real - i0.astype(ct), ct(0), ct(1)).astype(ct)
