@@ -184,7 +184,9 @@ class Attention(Function):
         ctx.save_for_backward(q, k, v, mask)
         ctx.probs, ctx.weights, ctx.out, ctx.keep = probs, weights, out, keep
         ctx.scale, ctx.safe, ctx.batch_first = scale, safe, batch_first
-        return (out, weights.swapaxes(-1, -2)) if need_weights else out
+        if need_weights:  # a copy: changing the returned weights in place must not change the gradients
+            return out, weights.swapaxes(-1, -2).copy()
+        return out
 
     @staticmethod
     def backward(ctx, g_out, g_weights=None):
