@@ -543,3 +543,24 @@ def test_transformer_init_and_errors():
         m(em.randn(S, 2, E), em.randn(L, 3, E))
     with pytest.raises(ShapeError, match="d_model"):
         m(em.randn(S, 2, 4), em.randn(L, 2, 4))
+
+
+def test_returned_weights_are_not_the_saved_ones():
+    m = enn.MultiheadAttention(E, H)
+    x = em.tensor(_seq(False), requires_grad=True)
+    out, weights = m(x, x, x, average_attn_weights=False)
+    out.sum().backward()
+    expected = x.grad.data.copy()
+    x.grad = None
+    out, weights = m(x, x, x, average_attn_weights=False)
+    weights.data[...] = 0.0
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, expected)
+
+
+def test_transformer_custom_encoder_and_decoder():
+    encoder = enn.TransformerEncoder(enn.TransformerEncoderLayer(E, H, 16, dropout=0.0), 1)
+    decoder = enn.TransformerDecoder(enn.TransformerDecoderLayer(E, H, 16, dropout=0.0), 1)
+    m = enn.Transformer(E, H, custom_encoder=encoder, custom_decoder=decoder)
+    assert m.encoder is encoder and m.decoder is decoder
+    assert m(em.randn(S, N, E), em.randn(L, N, E)).shape == (L, N, E)
