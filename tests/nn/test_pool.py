@@ -96,9 +96,9 @@ def test_max_pool_ties_pick_the_first_maximum_like_torch(k, s, p):
 def test_max_pool_propagates_nan_like_torch():
     x = make_array((1, 2, 6, 6))
     x[0, 0, 1, 1] = x[0, 1, 4, 5] = x[0, 1, 5, 5] = np.nan
-    for grad in (True, False):
-        _compare([], lambda lib, ri=grad: lambda t: lib.max_pool2d(t, 2, return_indices=ri), inputs=[x], grad=False)
-        _compare([], lambda lib: lambda t: lib.max_pool2d(t, 3, 1, 1), inputs=[x], grad=False)
+    for ri in (True, False):  # the Numba kernels and the strided NumPy path
+        _compare([], lambda lib, ri=ri: lambda t: lib.max_pool2d(t, 2, return_indices=ri), inputs=[x], grad=False)
+        _compare([], lambda lib, ri=ri: lambda t: lib.max_pool2d(t, 3, 1, 1, return_indices=ri), inputs=[x], grad=False)
 
 
 def test_max_pool_integer_and_float64_inputs():
