@@ -380,6 +380,16 @@ CORE_CASES = [
         "name the clashing dimension 0",
     ),
     _case(
+        "take_along_dim_0d_with_dim",
+        lambda: em.take_along_dim(Z(), L(), 0),
+        IndexError,
+        "^take_along_dim:",
+        "dim",
+        bug="bug: take_along_dim(0-d input, 0-d indices, dim=0) fails with a bare IndexError 'tuple index out of "
+        "range' from shape[dim] (ember/ops/index.py take_along_dim); torch says 'Dimension specified as 0 but "
+        "tensor has no dimensions'",
+    ),
+    _case(
         "setitem",
         lambda: Z(3, 4).__setitem__(slice(None), Z(3, 5)),
         ShapeError,
