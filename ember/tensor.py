@@ -379,12 +379,10 @@ class Tensor:
             )
         return True
 
-    def _rebase(self, out: Tensor) -> Tensor:
+    def _rebase(self, out: Tensor, name: str = "in-place operation") -> Tensor:
         """Write the result of a recorded op into this tensor and make it the new node."""
         if out.data.shape != self.data.shape:
-            raise ShapeError(
-                f"in-place operation: output of shape {out.data.shape} does not fit into tensor of shape {self.data.shape}"
-            )
+            raise _inplace_shape_error(name, out.data.shape, self.data.shape)
         _check_inplace_dtype(out.data.dtype, self.data.dtype)
         np.copyto(self.data, out.data, casting="unsafe")
         self.grad_fn = out.grad_fn
@@ -401,17 +399,16 @@ class Tensor:
         t._vc = self._vc
         return t
 
-    def _inplace(self, op, *args) -> Tensor:
+    def _inplace(self, op, *args, name: str | None = None) -> Tensor:
+        name = name or getattr(op, "__name__", "in-place operation") + "_"
         if self._check_inplace(*args):
             # the op sees a copy of the old value, which its backward may need
             # (PyTorch keeps the original self the same way); views are unaffected
             old = Tensor(self.data.copy(), self.requires_grad, self.grad_fn, self._output_nr)
-            return self._rebase(op(old, *args))
+            return self._rebase(op(old, *args), name)
         out = op(self.detach(), *args)
         if out.data.shape != self.data.shape:
-            raise ShapeError(
-                f"in-place operation: output of shape {out.data.shape} does not fit into tensor of shape {self.data.shape}"
-            )
+            raise _inplace_shape_error(name, out.data.shape, self.data.shape)
         _check_inplace_dtype(out.data.dtype, self.data.dtype)
         np.copyto(self.data, out.data, casting="unsafe")
         self._vc[0] += 1
@@ -429,11 +426,13 @@ class Tensor:
                 and self.data.dtype.kind == "f"
                 and (not isinstance(o, np.ndarray) or o.dtype == self.data.dtype)
             ):
-                if isinstance(o, np.ndarray) and np.broadcast_shapes(o.shape, self.data.shape) != self.data.shape:
-                    raise ShapeError(
-                        f"in-place operation: output of shape {np.broadcast_shapes(o.shape, self.data.shape)} "
-                        f"does not fit into tensor of shape {self.data.shape}"
-                    )
+                if isinstance(o, np.ndarray) and o.shape != self.data.shape:
+                    try:
+                        out_shape = np.broadcast_shapes(o.shape, self.data.shape)
+                    except ValueError:
+                        raise _ops_ew.broadcast_error(op.__name__ + "_", self.data.shape, o.shape) from None
+                    if out_shape != self.data.shape:
+                        raise _inplace_shape_error(op.__name__ + "_", out_shape, self.data.shape)
                 ufunc(self.data, o, out=self.data)
                 self._vc[0] += 1
                 return self
@@ -452,7 +451,9 @@ class Tensor:
     def mul_(self, other) -> Tensor:
         return self._inplace_binary(_ops_ew.mul, other)
 
-    def div_(self, other) -> Tensor:
+    def div_(self, other, *, rounding_mode: str | None = None) -> Tensor:
+        if rounding_mode is not None:
+            return self._inplace(lambda t, o: _ops_ew.div(t, o, rounding_mode=rounding_mode), other, name="div_")
         return self._inplace_binary(_ops_ew.div, other)
 
     def pow_(self, other) -> Tensor:
@@ -465,7 +466,7 @@ class Tensor:
     __ipow__ = pow_
 
     def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002
-        return self._inplace(lambda t: _ops_ew.clamp(t, min, max))
+        return self._inplace(lambda t: _ops_ew.clamp(t, min, max), name="clamp_")
 
     clip_ = clamp_
 
@@ -677,6 +678,13 @@ def _arithmetic(ufunc, name: str, reflected: bool):
 
 def _rebuild_tensor(data, requires_grad):
     return Tensor(data, requires_grad)
+
+
+def _inplace_shape_error(name: str, out_shape: tuple, shape: tuple) -> ShapeError:
+    return ShapeError(
+        f"{name}: the result has shape {tuple(out_shape)}, which does not fit into the tensor of shape "
+        f"{tuple(shape)} (an in-place op cannot change the shape)"
+    )
 
 
 def _check_inplace_dtype(result: np.dtype, target: np.dtype) -> None:

@@ -236,10 +236,7 @@ def test_listed_op_exists_where_torch_has_it(entry):
 
 
 # signature gaps that are bugs (kept failing on purpose, so each fix shows up as an XPASS)
-SIGNATURE_BUGS = {
-    ("Tensor", "div_"): "bug: Tensor.div_(other) lacks torch's keyword-only rounding_mode ('trunc'/'floor') "
-    "that ember.div and Tensor.div take",
-}
+SIGNATURE_BUGS: dict = {}
 
 
 @pytest.mark.parametrize(

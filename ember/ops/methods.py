@@ -9,7 +9,7 @@ FAMILIES = (elementwise, reduce, shape, index, linalg)
 
 def _inplace_method(fn):
     def method(self, *args, **kwargs):
-        return self._inplace(lambda t, *a: fn(t, *a, **kwargs), *args)
+        return self._inplace(lambda t, *a: fn(t, *a, **kwargs), *args, name=fn.__name__ + "_")
 
     method.__name__ = fn.__name__ + "_"
     method.__doc__ = f"In-place form of ``{fn.__name__}``."
