@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from .. import dtypes as _dt
 from ..errors import ShapeError
 from ..tensor import Tensor
 
-__all__ = ["broadcast_view", "binary_arrays", "data_of", "norm_dim", "norm_dims", "shape_str", "broadcast_error"]
+__all__ = [
+    "broadcast_view",
+    "binary_arrays",
+    "data_of",
+    "norm_dim",
+    "norm_dims",
+    "shape_str",
+    "broadcast_error",
+    "broadcast_clash",
+]
 
 
 def data_of(x):
@@ -59,19 +70,50 @@ def shape_str(shape) -> str:
     return str(tuple(shape))
 
 
-def broadcast_error(op: str, a_shape, b_shape) -> ShapeError:
-    """A ShapeError naming both shapes and the first axis (from the right) that clashes."""
-    a_shape, b_shape = tuple(a_shape), tuple(b_shape)
-    n = max(len(a_shape), len(b_shape))
+_ORDINALS = ("first", "second", "third", "fourth")
+
+
+def broadcast_clash(*shapes) -> tuple | None:
+    """``(dim, j, k)``: the first dimension (counted from the right, negative) where operands ``j`` and ``k``
+    have sizes that do not broadcast, or None when all the shapes broadcast together."""
+    n = max(len(s) for s in shapes)
     for i in range(1, n + 1):
-        x = a_shape[-i] if i <= len(a_shape) else 1
-        y = b_shape[-i] if i <= len(b_shape) else 1
-        if x != y and x != 1 and y != 1:
-            return ShapeError(
-                f"{op}: shapes {a_shape} and {b_shape} do not broadcast: dimension {-i} has size {x} in the "
-                f"first and {y} in the second"
-            )
-    return ShapeError(f"{op}: shapes {a_shape} and {b_shape} do not broadcast")
+        first = None
+        for k, s in enumerate(shapes):
+            size = s[-i] if i <= len(s) else 1
+            if size == 1:
+                continue
+            if first is None:
+                first = k
+            elif shapes[first][-i] != size:
+                return -i, first, k
+    return None
+
+
+def broadcast_error(op: str, *shapes, names: Sequence[str] | None = None) -> ShapeError:
+    """A ShapeError naming every operand's shape and the first axis (from the right) that clashes.
+
+    Unnamed operands read "shapes (2, 3) and (4, 3) do not broadcast: dimension -2 has size 2 in the first
+    and 4 in the second"; with ``names`` (one per shape) "mask (3, 5) and input (3, 4) ... in mask and ...".
+    """
+    shapes = tuple(tuple(s) for s in shapes)
+    if names is None:
+        listed = "shapes " + _join([str(s) for s in shapes])
+        names = [f"the {w}" for w in _ORDINALS[: len(shapes)]] + [f"operand {i}" for i in range(4, len(shapes))]
+    else:
+        listed = _join([f"{name} {s}" for name, s in zip(names, shapes)])
+    clash = broadcast_clash(*shapes)
+    if clash is None:
+        return ShapeError(f"{op}: {listed} do not broadcast")
+    d, j, k = clash
+    return ShapeError(
+        f"{op}: {listed} do not broadcast: dimension {d} has size {shapes[j][d]} in {names[j]} and "
+        f"{shapes[k][d]} in {names[k]}"
+    )
+
+
+def _join(items: list) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def norm_dim(dim: int, ndim: int, op: str) -> int:

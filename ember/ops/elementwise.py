@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.function import Function
-from ..errors import DTypeError, ShapeError
+from ..errors import DTypeError
 from ..tensor import Tensor
 from ._util import binary_arrays, broadcast_error, data_of
 
@@ -1410,9 +1410,7 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
     except ValueError as e:
         if "broadcast" in str(e):
             shapes = [np.shape(data_of(v)) for v in (input, end, weight)]
-            raise ShapeError(
-                f"lerp: input {shapes[0]}, end {shapes[1]} and weight {shapes[2]} do not broadcast together"
-            ) from None
+            raise broadcast_error("lerp", *shapes, names=("input", "end", "weight")) from None
         raise
 
 
@@ -1642,7 +1640,7 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
     except ValueError as e:
         if "broadcast" in str(e):
             shapes = [np.shape(data_of(v)) for v in (condition, input, other)]
-            raise broadcast_error(f"where (condition {shapes[0]})", shapes[1], shapes[2]) from None
+            raise broadcast_error("where", *shapes, names=("condition", "input", "other")) from None
         raise
 
 

@@ -78,12 +78,10 @@ CORE_CASES = [
         "where_condition",
         lambda: em.where(B(5), Z(3), Z(3)),
         ShapeError,
-        "^where",
-        _s(5),
+        "^where:",
+        r"condition \(5,\)",
         _s(3),
-        "dimension -1",
-        bug="bug: where(condition (5,), x (3,), y (3,)) says 'shapes (3,) and (3,) do not broadcast' (they do: it "
-        "is the condition that clashes) and names no dimension",
+        "dimension -1 has size 5 in condition",
     ),
     _case(
         "lerp",
@@ -93,8 +91,6 @@ CORE_CASES = [
         _s(3),
         _s(4),
         "dimension -1",
-        bug="bug: lerp's broadcast error 'input (3,), end (4,) and weight () do not broadcast together' names no "
-        "dimension",
     ),
     _case(
         "add_inplace",
@@ -354,7 +350,6 @@ CORE_CASES = [
         _s(3, 5),
         _s(3, 4),
         "dimension (-1|1)",
-        bug="bug: masked_fill's 'mask (3, 5) does not broadcast with input (3, 4)' names no dimension",
     ),
     _case(
         "masked_select",
@@ -364,7 +359,6 @@ CORE_CASES = [
         _s(3, 5),
         _s(3, 4),
         "dimension (-1|1)",
-        bug="bug: masked_select's 'mask (3, 5) does not broadcast with input (3, 4)' names no dimension",
     ),
     _case(
         "take_along_dim",
@@ -374,8 +368,6 @@ CORE_CASES = [
         _s(3, 4),
         _s(2, 4),
         "dimension 0",
-        bug="bug: take_along_dim's 'input (3, 4) and indices (2, 4) do not broadcast outside dimension 1' does not "
-        "name the clashing dimension 0",
     ),
     _case(
         "take_along_dim_0d_with_dim",
@@ -383,9 +375,6 @@ CORE_CASES = [
         IndexError,
         "^take_along_dim:",
         "dim",
-        bug="bug: take_along_dim(0-d input, 0-d indices, dim=0) fails with a bare IndexError 'tuple index out of "
-        "range' from shape[dim] (ember/ops/index.py take_along_dim); torch says 'Dimension specified as 0 but "
-        "tensor has no dimensions'",
     ),
     _case(
         "setitem",
@@ -395,8 +384,6 @@ CORE_CASES = [
         _s(3, 5),
         _s(3, 4),
         "dimension (-1|1)",
-        bug="bug: x[:] = value of shape (3, 5) into a (3, 4) names the target only inside NumPy's text "
-        "'from shape (3,5) into shape (3,4)' and names no dimension",
     ),
 ]
 
