@@ -493,24 +493,47 @@ def test_gather_take_along_dim_and_masked_select_0d():
     check_op(None, lambda x, m: x.masked_select(m), inputs=[make_array((2, 3)), np.array(False)])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Tensor.scatter on 0-d input/index/src computes the forward, but its backward calls "
-    "Gather.apply on 0-d arrays and NumPy raises AxisError (ember/ops/index.py Gather.forward)",
-)
 def test_scatter_0d():
     check_op(None, lambda x, i, s: x.scatter(0, i, s), inputs=[make_array(()), np.array(0, np.int64), make_array(())])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Tensor.scatter_add on 0-d input/index/src raises IndexError 'tuple index out of range' "
-    "in _scatter_add_along (ember/ops/index.py); torch returns input + src",
-)
 def test_scatter_add_0d():
     check_op(
         None, lambda x, i, s: x.scatter_add(0, i, s), inputs=[make_array(()), np.array(0, np.int64), make_array(())]
     )
+
+
+# 0-d operands act as 1-d of size 1 (torch's rule), in any combination with 1-d ones
+ZERO_D_ALONG = [
+    ((), (), ()),
+    ((), (1,), (1,)),
+    ((), (), (2,)),
+    ((3,), (), ()),
+    ((3,), (), (2,)),
+]
+
+
+@pytest.mark.parametrize("xs,ishape,ss", ZERO_D_ALONG, ids=str)
+@pytest.mark.parametrize("op", ["scatter", "scatter_add", "scatter_reduce_amax", "scatter_reduce_mean"])
+def test_scatter_family_mixes_0d_and_1d(op, xs, ishape, ss):
+    index = np.full(ishape, 1 if xs else 0, np.int64)
+
+    def fn(x, s):
+        i = _ns(x).tensor(index)
+        if op.startswith("scatter_reduce"):
+            return x.scatter_reduce(0, i, s, op.rsplit("_", 1)[1])
+        return getattr(x, op)(0, i, s)
+
+    # torch's backward fails for a 0-d index with a larger src ("invalid gradient ... got []"): gradcheck only
+    check_op([xs, ss], fn, grad=not (ishape == () and ss == (2,)))
+    check_gradcheck([xs, ss], fn)
+
+
+@pytest.mark.parametrize("xs,ishape", [((), ()), ((), (1,)), ((3,), ())], ids=str)
+def test_gather_and_scatter_value_mix_0d_and_1d(xs, ishape):
+    index = np.full(ishape, 1 if xs else 0, np.int64)
+    check_op(None, lambda x, i: x.gather(0, i), inputs=[make_array(xs), index])
+    check_op(None, lambda x, i: x.scatter(0, i, 2.5), inputs=[make_array(xs), index])
 
 
 def test_index_ops_on_size0():
@@ -789,11 +812,6 @@ def test_scaled_dot_product_attention_size0():
     check_op([(2, 3, 4), (2, 5, 4), (2, 5, 0)], sdpa)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: scaled_dot_product_attention with an empty feature dim (E = 0) raises ZeroDivisionError "
-    "computing the default scale 1/sqrt(E); torch gives the mean of value over the keys",
-)
 def test_scaled_dot_product_attention_empty_feature_dim():
     check_op([(2, 3, 0), (2, 5, 0), (2, 5, 6)], lambda q, k, v: _fns(q).scaled_dot_product_attention(q, k, v))
 

@@ -18,7 +18,7 @@ from .. import dtypes as _dt
 from ..autograd.function import Function
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
-from ._util import data_of, norm_dim
+from ._util import broadcast_clash, broadcast_error, data_of, norm_dim
 from .elementwise import where
 
 __all__ = [
@@ -279,13 +279,43 @@ def getitem(input: Tensor, key) -> Tensor:
         raise _index_error("__getitem__", e, key, input.shape) from None
 
 
-def assign(array: np.ndarray, key, value) -> None:
-    """``array[key] = value`` in place with PyTorch's indexing rules (integers first)."""
+def assign(array: np.ndarray, key, value, accumulate: bool = False) -> None:
+    """``array[key] = value`` in place with PyTorch's indexing rules (integers first).
+
+    ``accumulate``: ``+=``, repeated indices adding up. A value that does not broadcast to the
+    indexed region raises a ShapeError naming both shapes and the clashing dimension.
+    """
     split = split_int_key(key)
-    if split is not None:
-        array[split[0]][split[1]] = value
-    else:
-        array[key] = value
+    target, k = (array[split[0]], split[1]) if split is not None else (array, key)
+    try:
+        if accumulate:
+            _index_add_into(target, k, np.asarray(value, array.dtype), fresh=False)
+        else:
+            target[k] = value
+    except ValueError:
+        error = _region_error(value, target, k)
+        if error is None:
+            raise
+        raise error from None
+
+
+def _region_error(value, target: np.ndarray, key) -> ShapeError | None:
+    """Why ``value`` does not fit ``target[key]`` (for a caller to prefix with the op), or None if it does."""
+    vshape, region = np.shape(value), target[key].shape
+    clash = broadcast_clash(vshape, region)
+    if clash is not None:
+        d = clash[0]
+        return ShapeError(
+            f"the indexed region has shape {region}: dimension {d} has size {vshape[d]} in the value and "
+            f"{region[d]} in the region"
+        )
+    extra = len(vshape) - len(region)
+    if extra > 0 and any(n != 1 for n in vshape[:extra]):
+        return ShapeError(
+            f"the indexed region has shape {region}, fewer dimensions than the value, whose extra leading "
+            f"dimensions {vshape[:extra]} must have size 1"
+        )
+    return None
 
 
 def _key_repr(key) -> str:
@@ -302,12 +332,7 @@ class IndexPut(Function):
         v = value.data if isinstance(value, Tensor) else value
         out = a.data.copy()
         try:
-            if accumulate:
-                split = split_int_key(key)
-                target, k = (out[split[0]], split[1]) if split is not None else (out, key)
-                _index_add_into(target, k, np.asarray(v, out.dtype), fresh=False)
-            else:
-                assign(out, key, v)
+            assign(out, key, v, accumulate)
         except IndexError as e:
             raise _index_error("index_put", e, key, a.shape) from None
         except ValueError as e:
@@ -473,14 +498,22 @@ class ScatterAddInto(Function):
         return Gather.apply(gg, dim, index), None, None, None
 
 
-def _prep_along(op: str, input: Tensor, dim: int, index, src=None):
+def _prep_along(op: str, input: Tensor, dim: int, index, src=None) -> tuple:
+    """Checked ``(dim, index array, input, src)`` of gather and the scatters.
+
+    A 0-d input, index or src comes back as 1-d of size 1, as PyTorch treats them; the caller
+    reshapes the result back (``out.reshape(())`` for a 0-d input, or the index's shape for gather).
+    """
     idx = _index_array(op, index)
-    shape = input.data.shape
-    if not shape:  # 0-d input: PyTorch treats it as 1-d of size 1
-        shape = (1,)
-    dim = norm_dim(dim, len(shape), op)
-    _check_along(op, shape, dim, idx.reshape(idx.shape or (1,)), None if src is None else (src.shape or (1,)))
-    return dim, idx
+    if input.data.ndim == 0:
+        input = input.reshape(1)
+    if idx.ndim == 0:
+        idx = idx.reshape(1)
+    if src is not None and src.data.ndim == 0:
+        src = src.reshape(1)
+    dim = norm_dim(dim, input.data.ndim, op)
+    _check_along(op, input.data.shape, dim, idx, None if src is None else src.data.shape)
+    return dim, idx, input, src
 
 
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
@@ -488,10 +521,9 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
 
     The gradient scatter-adds back into input's shape.
     """
-    dim, idx = _prep_along("gather", input, dim, index)
-    if input.ndim == 0:
-        return Gather.apply(input.reshape(1), dim, idx.reshape(1)).reshape(())
-    return Gather.apply(input, dim, idx)
+    dim, idx, x, _ = _prep_along("gather", input, dim, index)
+    out = Gather.apply(x, dim, idx)
+    return out.reshape(()) if np.ndim(data_of(index)) == 0 else out
 
 
 class Scatter(Function):
@@ -545,7 +577,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, red
         src, value = None, src
     if src is None and value is None:
         raise TypeError("scatter: expected a src tensor or a value")
-    dim, idx = _prep_along("scatter", input, dim, index, src)
+    dim, idx, x, src = _prep_along("scatter", input, dim, index, src)
     if reduce is not None:
         if reduce not in _REDUCE_ALIASES:
             raise ValueError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
@@ -554,15 +586,20 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, red
         return scatter_reduce(input, dim, index, src, _REDUCE_ALIASES[reduce])
     if src is not None and src.data.dtype != input.data.dtype:
         raise DTypeError(f"scatter: expected src of dtype {input.dtype} like the input, got {src.dtype}")
-    return Scatter.apply(input, dim, idx, src, value)
+    return _like_input(Scatter.apply(x, dim, idx, src, value), input)
+
+
+def _like_input(out: Tensor, input: Tensor) -> Tensor:
+    """A scatter's result in the shape of its input (0-d inputs were lifted to 1-d by ``_prep_along``)."""
+    return out.reshape(()) if input.data.ndim == 0 else out
 
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """Copy of ``input`` with ``src`` added at ``index`` along ``dim``; repeated indices accumulate."""
-    dim, idx = _prep_along("scatter_add", input, dim, index, src)
+    dim, idx, x, src = _prep_along("scatter_add", input, dim, index, src)
     if src.data.dtype != input.data.dtype:
         raise DTypeError(f"scatter_add: expected src of dtype {input.dtype} like the input, got {src.dtype}")
-    return ScatterAdd.apply(input, dim, idx, src)
+    return _like_input(ScatterAdd.apply(x, dim, idx, src), input)
 
 
 _REDUCES = ("sum", "prod", "mean", "amax", "amin")
@@ -672,12 +709,12 @@ def scatter_reduce(
     """
     if reduce not in _REDUCES:
         raise ValueError(f"scatter_reduce: reduce must be one of {', '.join(_REDUCES)}, got {reduce!r}")
-    dim, idx = _prep_along("scatter_reduce", input, dim, index, src)
+    dim, idx, x, src = _prep_along("scatter_reduce", input, dim, index, src)
     if src.data.dtype != input.data.dtype:
         raise DTypeError(f"scatter_reduce: expected src of dtype {input.dtype} like the input, got {src.dtype}")
     if reduce == "sum" and include_self:
-        return ScatterAdd.apply(input, dim, idx, src)
-    return ScatterReduce.apply(input, dim, idx, src, reduce, include_self)
+        return _like_input(ScatterAdd.apply(x, dim, idx, src), input)
+    return _like_input(ScatterReduce.apply(x, dim, idx, src, reduce, include_self), input)
 
 
 # ------------------------------------------------------------------ index_* along one dim
@@ -858,7 +895,7 @@ def _mask_shape(op: str, shape: tuple, mshape: tuple) -> tuple:
     try:
         return np.broadcast_shapes(shape, mshape)
     except ValueError:
-        raise ShapeError(f"{op}: mask {mshape} does not broadcast with input {shape}") from None
+        raise broadcast_error(op, mshape, shape, names=("mask", "input")) from None
 
 
 class MaskedFill(Function):
@@ -962,16 +999,23 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
         raise ShapeError(
             f"take_along_dim: input {input.shape} and indices {idx.shape} must have the same number of dimensions"
         )
-    dim = norm_dim(dim, max(input.ndim, 1), "take_along_dim")
-    shape = input.shape
-    try:
-        outer = np.broadcast_shapes(
-            shape[:dim] + (1,) + shape[dim + 1 :], idx.shape[:dim] + (1,) + idx.shape[dim + 1 :]
+    if input.ndim == 0:
+        raise IndexError(
+            f"take_along_dim: dimension specified as {dim} but the input has no dimensions (shape ()); "
+            "dim=None takes along the flattened input"
         )
-    except ValueError:
+    dim = norm_dim(dim, input.ndim, "take_along_dim")
+    shape = input.shape
+    x_outer = shape[:dim] + (1,) + shape[dim + 1 :]
+    i_outer = idx.shape[:dim] + (1,) + idx.shape[dim + 1 :]
+    clash = broadcast_clash(x_outer, i_outer)
+    if clash is not None:
+        d = clash[0] + len(shape)
         raise ShapeError(
-            f"take_along_dim: input {shape} and indices {idx.shape} do not broadcast outside dimension {dim}"
-        ) from None
+            f"take_along_dim: input {shape} and indices {idx.shape} do not broadcast outside dimension {dim}: "
+            f"dimension {d} has size {shape[d]} in input and {idx.shape[d]} in indices"
+        )
+    outer = np.broadcast_shapes(x_outer, i_outer)
     _check_range("take_along_dim", idx, shape[dim], dim, allow_negative=True)
     idx = _normalize_negative(idx, shape[dim])
     x_shape = outer[:dim] + (shape[dim],) + outer[dim + 1 :]
