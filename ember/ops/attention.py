@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
+from ._util import broadcast_clash
 from .activation import safe_softmax
 from .linalg import matmul
 
@@ -46,6 +47,23 @@ def _check(query: Tensor, key: Tensor, value: Tensor, attn_mask, dropout_p: floa
             )
     if not 0.0 <= dropout_p <= 1.0:
         raise ValueError(f"{op}: dropout_p must be in [0, 1], got {dropout_p}")
+
+
+def _check_mask_shape(mask: tuple, scores: tuple, query: tuple, key: tuple) -> None:
+    """The mask must broadcast to the scores' shape ``(..., L, S)`` without enlarging it (PyTorch's rule)."""
+    op = "scaled_dot_product_attention"
+    clash = broadcast_clash(mask, scores)
+    if clash is not None:
+        d = clash[0]
+        detail = f"dimension {d} has size {mask[d]} in attn_mask and {scores[d]} in the scores"
+    elif len(mask) > len(scores):
+        detail = f"attn_mask has {len(mask)} dimensions, the scores {len(scores)}"
+    else:
+        return
+    raise ShapeError(
+        f"{op}: attn_mask {mask} does not broadcast to the attention scores (..., L, S) {scores} of query {query} "
+        f"and key {key}: {detail}"
+    )
 
 
 def _repeat_heads(t: Tensor, heads: int) -> Tensor:
@@ -87,10 +105,13 @@ def scaled_dot_product_attention(
             key = _repeat_heads(key, hq)
         if hv != hq:
             value = _repeat_heads(value, hq)
-    length, source = query.shape[-2], key.shape[-2]
-    factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    length, source, features = query.shape[-2], key.shape[-2], query.shape[-1]
+    if scale is not None:
+        factor = float(scale)
+    else:  # with no features (E = 0) every score is 0 whatever the scale: the weights are uniform
+        factor = 1.0 / math.sqrt(features) if features else 1.0
     # scale whichever of query and scores is smaller
-    if query.shape[-1] <= source:
+    if features <= source:
         scores = matmul(query * factor, key.mT)
     else:
         scores = matmul(query, key.mT) * factor
@@ -98,6 +119,8 @@ def scaled_dot_product_attention(
         allowed = np.tri(length, source, dtype=bool)
         scores = scores + Tensor(np.where(allowed, 0.0, -np.inf).astype(scores.data.dtype))
     elif attn_mask is not None:
+        if attn_mask.data.shape != scores.data.shape:
+            _check_mask_shape(attn_mask.data.shape, scores.data.shape, query.shape, key.shape)
         if attn_mask.data.dtype.kind == "b":
             scores = scores + Tensor(np.where(attn_mask.data, 0.0, -np.inf).astype(scores.data.dtype))
         else:

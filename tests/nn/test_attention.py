@@ -156,3 +156,34 @@ def test_bad_arguments_raise():
         sdpa(em.zeros(1, 4, 3, 4), em.zeros(1, 3, 5, 4), em.zeros(1, 3, 5, 4), enable_gqa=True)
     with pytest.raises(ValueError, match="dropout_p"):
         sdpa(q, k, v, dropout_p=1.5)
+
+
+@pytest.mark.parametrize(
+    "mask_shape,detail",
+    [
+        ((3, 4), r"dimension -1 has size 4 in attn_mask and 5 in the scores"),
+        ((4, 3, 5), r"dimension -3 has size 4 in attn_mask and 2 in the scores"),
+        ((1, 2, 3, 5), r"attn_mask has 4 dimensions, the scores 3"),  # torch: the mask may not enlarge the output
+    ],
+)
+@pytest.mark.parametrize("dtype", [em.float32, em.bool])
+def test_mask_that_does_not_broadcast_to_the_scores_names_both_shapes(mask_shape, detail, dtype):
+    q, k, v = em.zeros(2, 3, 4), em.zeros(2, 5, 4), em.zeros(2, 5, 6)
+    shape = r"\(" + ", ".join(map(str, mask_shape)) + r"\)"
+    with pytest.raises(ShapeError, match=rf"^scaled_dot_product_attention: attn_mask {shape} .*\(2, 3, 5\).*{detail}$"):
+        sdpa(q, k, v, em.zeros(*mask_shape, dtype=dtype))
+
+
+@pytest.mark.parametrize("scale", [None, 0.5])
+def test_no_features_give_the_mean_of_value_like_torch(scale):
+    check_op(
+        [(2, 3, 0), (2, 5, 0), (2, 5, 6)],
+        lambda q, k, v: sdpa(q, k, v, scale=scale),
+        lambda q, k, v: tsdpa(q, k, v, scale=scale),
+    )
+    m = _bool_mask((3, 5), blank_row=1)
+    check_op(
+        [(2, 3, 0), (2, 5, 0), (2, 5, 6)],
+        lambda q, k, v: sdpa(q, k, v, em.tensor(m)),
+        lambda q, k, v: tsdpa(q, k, v, torch.tensor(m)),
+    )

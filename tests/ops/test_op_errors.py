@@ -687,8 +687,6 @@ FUNCTIONAL_CASES = [
         "^scaled_dot_product_attention:",
         _s(3, 4),
         _s(2, 3, 5),
-        bug="bug: an attn_mask of shape (3, 4) for scores (2, 3, 5) fails inside the composition with 'add: shapes "
-        "(2, 3, 5) and (3, 4) do not broadcast ...': it names add, not scaled_dot_product_attention or attn_mask",
     ),
     # the rest of the family
     _case(
