@@ -115,11 +115,14 @@ def _prev(buf, init, ps, pb, b):
 class _Direction:
     """What one layer-direction's forward keeps for its backward."""
 
-    __slots__ = ("reverse", "weights", "h0", "c0", "gates", "c", "m", "hn", "out", "h0_given")
+    __slots__ = ("reverse", "h0", "c0", "gates", "c", "m", "hn", "out", "h0_given")
 
 
-def _run_direction(mode, x_in, steps, reverse, w, h0, c0, hidden_size, proj):
-    """Forward of one layer-direction over all steps; returns (_Direction, out (total, P))."""
+def _run_direction(mode, x_in, steps, reverse, w, h0, c0, h0_given, hidden_size, proj):
+    """Forward of one layer-direction over all steps; returns (_Direction, out (total, P)).
+
+    Without a given h0 the first step's ``h0 W_hh^T`` is known to be zero and skipped.
+    """
     w_ih, w_hh, b_ih, b_hh, w_hr = w
     from ..kernels import recurrent as K
 
@@ -131,8 +134,10 @@ def _run_direction(mode, x_in, steps, reverse, w, h0, c0, hidden_size, proj):
     gates = np.dot(x_in, w_ih.T)  # (total, G*H): the input projection of every step at once
     whh_t = w_hh.T
     hg = np.empty((B, G * H), dt)
+    hg_zero = None if h0_given else np.zeros((B, G * H), dt)
     rec = _Direction()
     rec.reverse = reverse
+    rec.h0_given = h0_given
     rec.h0 = h0
     rec.c0 = c0
     rec.gates = gates
@@ -149,8 +154,11 @@ def _run_direction(mode, x_in, steps, reverse, w, h0, c0, hidden_size, proj):
             e = s + b
             hp = _prev(out, h0, ps, pb, b)
             cp = _prev(c, c0, ps, pb, b)
-            hgb = hg[:b]
-            np.dot(hp, whh_t, out=hgb)
+            if ps < 0 and hg_zero is not None:
+                hgb = hg_zero[:b]
+            else:
+                hgb = hg[:b]
+                np.dot(hp, whh_t, out=hgb)
             step(gates[s:e], hgb, bias, cp, c[s:e], m[s:e])
             if proj:
                 np.dot(m[s:e], whr_t, out=out[s:e])
@@ -170,8 +178,11 @@ def _run_direction(mode, x_in, steps, reverse, w, h0, c0, hidden_size, proj):
         for s, b, ps, pb in order:
             e = s + b
             hp = _prev(out, h0, ps, pb, b)
-            hgb = hg[:b]
-            np.dot(hp, whh_t, out=hgb)
+            if ps < 0 and hg_zero is not None:
+                hgb = hg_zero[:b]
+            else:
+                hgb = hg[:b]
+                np.dot(hp, whh_t, out=hgb)
             step(gates[s:e], hgb, bias, bias_hn, hp, hn[s:e], out[s:e])
         rec.hn = hn
     else:
@@ -182,19 +193,23 @@ def _run_direction(mode, x_in, steps, reverse, w, h0, c0, hidden_size, proj):
         for s, b, ps, pb in order:
             e = s + b
             hp = _prev(out, h0, ps, pb, b)
-            hgb = hg[:b]
-            np.dot(hp, whh_t, out=hgb)
+            if ps < 0 and hg_zero is not None:
+                hgb = hg_zero[:b]
+            else:
+                hgb = hg[:b]
+                np.dot(hp, whh_t, out=hgb)
             step(out[s:e], hgb, bias, relu)
         rec.gates = None
     rec.out = out
     return rec, out
 
 
-def _backward_direction(mode, x_in, steps, rec, w, dout, dh_n, dc_n, hidden_size, proj, need_w, need_b):
+def _backward_direction(mode, x_in, steps, rec, w, dout, dh_n, dc_n, hidden_size, proj, need_w, need_b, need_h0):
     """Backward of one layer-direction.
 
     Returns (dgates_x, weight grads [w_ih, w_hh, b_ih, b_hh, w_hr], dh0, dc0);
-    ``dgates_x @ W_ih`` is this direction's share of the input gradient.
+    ``dgates_x @ W_ih`` is this direction's share of the input gradient. Without
+    ``need_h0`` the last step's ``dgates W_hh`` (only the gradient of h0) is skipped.
     """
     from ..kernels import recurrent as K
 
@@ -207,6 +222,7 @@ def _backward_direction(mode, x_in, steps, rec, w, dout, dh_n, dc_n, hidden_size
     out = rec.out
     dc0 = None
     dh_out_all = None
+    first = -1 if need_h0 else order[0][0]  # rows of the step whose h_prev is h0 for all its rows
     if mode == "LSTM":
         dh = dh_n.copy()
         dc = dc_n.copy()
@@ -223,12 +239,14 @@ def _backward_direction(mode, x_in, steps, rec, w, dout, dh_n, dc_n, hidden_size
                 np.add(dout[s:e], dh[:b], out=dh_out_all[s:e])
                 np.dot(dh_out_all[s:e], w_hr, out=dm[:b])
                 step(dm[:b], zeros[:b], dc[:b], gates[s:e], c[s:e], cp, dg[s:e])
-                np.dot(dg[s:e], w_hh, out=dh[:b])
+                if s != first:
+                    np.dot(dg[s:e], w_hh, out=dh[:b])
         else:
             for s, b, ps, pb in reversed(order):
                 e = s + b
                 step(dout[s:e], dh[:b], dc[:b], gates[s:e], c[s:e], _prev(c, c0, ps, pb, b), dg[s:e])
-                np.dot(dg[s:e], w_hh, out=dh[:b])
+                if s != first:
+                    np.dot(dg[s:e], w_hh, out=dh[:b])
         dgx = dgh = dg
         dh0, dc0 = dh, dc
     elif mode == "GRU":
@@ -241,8 +259,9 @@ def _backward_direction(mode, x_in, steps, rec, w, dout, dh_n, dc_n, hidden_size
         for s, b, ps, pb in reversed(order):
             e = s + b
             step(dout[s:e], direct[:b], mm[:b], gates[s:e], hn[s:e], _prev(out, h0, ps, pb, b), dgx[s:e], dgh[s:e])
-            np.dot(dgh[s:e], w_hh, out=mm[:b])
-        dh0 = direct + mm
+            if s != first:
+                np.dot(dgh[s:e], w_hh, out=mm[:b])
+        dh0 = direct + mm if need_h0 else None
     else:
         relu = mode == "RNN_RELU"
         dh = dh_n.copy()
@@ -251,7 +270,8 @@ def _backward_direction(mode, x_in, steps, rec, w, dout, dh_n, dc_n, hidden_size
         for s, b, _, _ in reversed(order):
             e = s + b
             step(dout[s:e], dh[:b], out[s:e], dg[s:e], relu)
-            np.dot(dg[s:e], w_hh, out=dh[:b])
+            if s != first:
+                np.dot(dg[s:e], w_hh, out=dh[:b])
         dgx = dgh = dg
         dh0 = dh
 
@@ -334,8 +354,8 @@ class _Recurrent(Function):
                 ci = None
                 if mode == "LSTM":
                     ci = zeros_c if c0d is None else np.ascontiguousarray(c0d[k])
-                rec, out = _run_direction(mode, layer_in, steps, d == 1, W[5 * k : 5 * k + 5], hi, ci, H, proj_size)
-                rec.h0_given = h0d is not None
+                w = W[5 * k : 5 * k + 5]
+                rec, out = _run_direction(mode, layer_in, steps, d == 1, w, hi, ci, h0d is not None, H, proj_size)
                 records.append(rec)
                 rows = steps.final_rows(d == 1)
                 h_n[k] = out[rows]
@@ -372,12 +392,18 @@ class _Recurrent(Function):
                 sorted_indices,
                 unsorted_indices,
             )
-            ctx.x_shape = xd.shape
         return (out, h_n) if c_n is None else (out, h_n, c_n)
 
     @staticmethod
     def backward(ctx, dout, dh_n, dc_n=None):
         saved = ctx.saved_tensors
+        watched = getattr(ctx, "output_version", None)
+        if watched is not None and watched[0][0] != watched[1]:
+            raise AutogradError(
+                "one of the tensors needed for gradient computation has been modified by an in-place "
+                f"operation: the output of {_LAYER_NAME[ctx.config[0]]} is at version {watched[0][0]}; "
+                f"expected version {watched[1]} instead"
+            )
         mode, H, proj, L, D, batch_first, packed, sorted_indices, unsorted_indices = ctx.config
         needs = ctx.needs_input_grad
         steps = ctx.steps
@@ -422,6 +448,7 @@ class _Recurrent(Function):
                     proj,
                     need_w,
                     need_w[2:4],
+                    needs[1],
                 )
                 wgrads[5 * k : 5 * k + 5] = grads
                 if dh0 is not None:
@@ -534,7 +561,7 @@ def recurrent(
         unsorted_indices = np.asarray(
             unsorted_indices.data if isinstance(unsorted_indices, Tensor) else unsorted_indices
         )
-    return _Recurrent.apply(
+    outs = _Recurrent.apply(
         input,
         h0,
         c0 if mode == "LSTM" else None,
@@ -551,6 +578,10 @@ def recurrent(
         dropout=float(dropout),
         training=training,
     )
+    node = outs[0].grad_fn
+    if node is not None:  # the output shares memory with what backward reads: watch for in-place changes
+        node.output_version = (outs[0]._vc, outs[0]._vc[0])
+    return outs
 
 
 def _cell(mode, input, hx, cx, w_ih, w_hh, b_ih, b_hh):

@@ -363,6 +363,35 @@ def test_double_backward_raises():
         gx.sum().backward()
 
 
+def test_in_place_change_of_the_output_is_caught():
+    _, el = _pair("rnn_tanh")
+    x = em.tensor(_rng().standard_normal((T, B, IN)).astype(np.float32), requires_grad=True)
+    out, _ = el(x)
+    loss = out.sum()
+    out.mul_(2.0)
+    with pytest.raises(em.AutogradError, match="modified by an in-place operation: the output of RNN"):
+        loss.backward()
+
+
+def test_nan_propagates_like_torch():
+    for kind in KINDS:
+        tl, el = _pair(kind)
+        x = _rng().standard_normal((T, B, IN)).astype(np.float32)
+        x[1, 0, 2] = np.nan
+        t_out = tl(torch.tensor(x))[0].detach().numpy()
+        e_out = el(em.tensor(x))[0].data
+        np.testing.assert_array_equal(np.isnan(e_out), np.isnan(t_out), err_msg=kind)
+        assert np.isnan(e_out[1:, 0]).all()
+
+
+def test_empty_batch():
+    for kind in KINDS:
+        tl, el = _pair(kind, bidirectional=True)
+        t_res = _states(kind, tl(torch.zeros(T, 0, IN)))
+        e_res = _states(kind, el(em.zeros(T, 0, IN)))
+        assert [tuple(e.shape) for e in e_res] == [tuple(t.shape) for t in t_res]
+
+
 def test_backward_twice_without_retain_graph_raises():
     _, el = _pair("gru")
     x = em.tensor(_rng().standard_normal((T, B, IN)).astype(np.float32), requires_grad=True)
@@ -464,6 +493,19 @@ def test_frozen_weights_and_data_input_get_no_gradient():
     tl.weight_ih_l0.requires_grad_(False)
     tl(torch.tensor(x.data))[0].sum().backward()
     _close(el.weight_hh_l0.grad, tl.weight_hh_l0.grad, "weight_hh_l0 gradient with frozen weight_ih_l0")
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_initial_state_without_gradient(kind):
+    tl, el = _pair(kind, num_layers=2)
+    x = _rng().standard_normal((T, B, IN)).astype(np.float32)
+    init = _init_states(kind, 2, 1, B)
+    t_hx = tuple(torch.tensor(s) for s in init) if kind == "lstm" else torch.tensor(init[0])
+    e_hx = tuple(em.tensor(s) for s in init) if kind == "lstm" else em.tensor(init[0])
+    tl(torch.tensor(x), t_hx)[0].sum().backward()
+    el(em.tensor(x), e_hx)[0].sum().backward()
+    for name, p in tl.named_parameters():
+        _close(dict(el.named_parameters())[name].grad, p.grad, f"gradient of {name} with a constant h_0")
 
 
 def test_output_only_and_hidden_only_losses():
