@@ -176,18 +176,19 @@ def view(input: Tensor, *shape) -> Tensor:
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, np.integer)):
         d = _dt.to_dtype(shape[0])
         return Tensor(input.data.view(d.np))
+    shape = _shape_arg(shape)
     data = input.data
-    if not data.flags.c_contiguous:
-        target = _shape_arg(shape)
-        if -1 in target or _prod(target) != data.size:
-            target = _infer_shape("view", data.shape, target, data.size)
-        if not _is_viewable(data, target):
-            raise ShapeError(
-                f"view: view size is not compatible with input tensor's size and stride: a tensor of shape "
-                f"{data.shape} and strides {input.stride()} cannot be viewed as {target} without a copy; "
-                "use .reshape(...) instead"
-            )
-    return reshape(input, *shape)
+    if shape == data.shape:
+        return Reshape.apply(input, shape) if input.requires_grad else _same(input)
+    if -1 in shape or _prod(shape) != data.size:
+        shape = _infer_shape("view", data.shape, shape, data.size)
+    if not data.flags.c_contiguous and not _is_viewable(data, shape):
+        raise ShapeError(
+            f"view: view size is not compatible with input tensor's size and stride: a tensor of shape "
+            f"{data.shape} and strides {input.stride()} cannot be viewed as {shape} without a copy; "
+            "use .reshape(...) instead"
+        )
+    return Reshape.apply(input, shape)
 
 
 def view_as(input: Tensor, other: Tensor) -> Tensor:
@@ -360,11 +361,15 @@ class Expand(Function):
 
 def expand(input: Tensor, *sizes) -> Tensor:
     """Broadcast to a larger shape without copying; ``-1`` keeps a size."""
-    sizes = _shape_arg(sizes)
+    return _expand(input, _shape_arg(sizes), "expand")
+
+
+def _expand(input: Tensor, sizes: tuple, op: str) -> Tensor:
+    """``expand``'s work, with errors naming ``op``, the function the user called."""
     in_shape = input.data.shape
     if len(sizes) < len(in_shape):
         raise ShapeError(
-            f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the number of "
+            f"{op}: the number of sizes provided ({len(sizes)}) must be greater or equal to the number of "
             f"dimensions in the tensor ({len(in_shape)}); shape {in_shape} to {sizes}"
         )
     lead = len(sizes) - len(in_shape)
@@ -372,11 +377,11 @@ def expand(input: Tensor, *sizes) -> Tensor:
     for i, s in enumerate(sizes):
         if s == -1:
             if i < lead:
-                raise ShapeError(f"expand: -1 is not allowed in a leading, new dimension ({sizes})")
+                raise ShapeError(f"{op}: -1 is not allowed in a leading, new dimension ({sizes})")
             s = in_shape[i - lead]
         elif i >= lead and in_shape[i - lead] not in (1, s):
             raise ShapeError(
-                f"expand: the expanded size of the tensor ({s}) must match the existing size "
+                f"{op}: the expanded size of the tensor ({s}) must match the existing size "
                 f"({in_shape[i - lead]}) at non-singleton dimension {i}; target sizes {sizes}, tensor shape {in_shape}"
             )
         target.append(s)
@@ -387,11 +392,13 @@ def expand(input: Tensor, *sizes) -> Tensor:
 
 
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
-    return expand(input, other.shape)
+    """``input.expand(other.shape)``."""
+    return _expand(input, other.data.shape, "expand_as")
 
 
 def broadcast_to(input: Tensor, shape) -> Tensor:
-    return expand(input, tuple(shape))
+    """``input.expand(shape)``: broadcast to ``shape`` without copying."""
+    return _expand(input, _shape_arg((shape,)), "broadcast_to")
 
 
 def _broadcast_all(op: str, what: str, shapes: list) -> tuple:
@@ -534,8 +541,8 @@ def repeat(input: Tensor, *sizes) -> Tensor:
     sizes = _shape_arg(sizes)
     if len(sizes) < input.data.ndim:
         raise ShapeError(
-            f"repeat: the number of repeat sizes ({len(sizes)}, {sizes}) can not be smaller than the number of "
-            f"dimensions of the tensor (shape {input.data.shape})"
+            f"repeat: the repeat sizes {sizes} are fewer than the dimensions of the tensor of shape "
+            f"{input.data.shape} ({len(sizes)} < {input.data.ndim}): give at least one size per dimension"
         )
     if any(s < 0 for s in sizes):
         raise ShapeError(f"repeat: repeat sizes must be non-negative, got {sizes}")
@@ -685,27 +692,31 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
     1-d empty tensors of shape ``(0,)`` are skipped, as in PyTorch.
     """
-    tensors = _check_tensors("cat", tensors)
+    return _cat(_check_tensors("cat", tensors), dim, "cat")
+
+
+def _cat(tensors: list, dim: int, op: str) -> Tensor:
+    """``cat``'s work on checked tensors, with errors naming ``op``, the function the user called."""
     keep = [not (x.data.ndim == 1 and x.data.size == 0) for x in tensors]
     if not any(keep):
         keep = [True] * len(tensors)
     ref_i = keep.index(True)
     ref = tensors[ref_i].data.shape
     if not ref:
-        raise ShapeError(f"cat: zero-dimensional tensor (at position {ref_i}) cannot be concatenated")
-    d = norm_dim(dim, len(ref), "cat")
+        raise ShapeError(f"{op}: zero-dimensional tensor (at position {ref_i}) cannot be concatenated")
+    d = norm_dim(dim, len(ref), op)
     for i, x in enumerate(tensors):
         s = x.data.shape
         if not keep[i] or s == ref:
             continue
         if len(s) != len(ref):
             raise ShapeError(
-                f"cat: tensor {i} has {len(s)} dimensions (shape {s}) but tensor {ref_i} has {len(ref)} "
+                f"{op}: tensor {i} has {len(s)} dimensions (shape {s}) but tensor {ref_i} has {len(ref)} "
                 f"(shape {ref}): tensors must have the same number of dimensions"
             )
         if s[:d] != ref[:d] or s[d + 1 :] != ref[d + 1 :]:
             raise ShapeError(
-                f"cat: tensor {i} has shape {s} but tensor {ref_i} has shape {ref}: sizes must match except "
+                f"{op}: tensor {i} has shape {s} but tensor {ref_i} has shape {ref}: sizes must match except "
                 f"in dimension {d}"
             )
     return Cat.apply(*tensors, dim=d, dtype=_common_dtype(tensors), keep=keep)
@@ -713,12 +724,12 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 def concat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Alias of ``cat``."""
-    return cat(tensors, dim)
+    return _cat(_check_tensors("concat", tensors), dim, "concat")
 
 
 def concatenate(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Alias of ``cat`` (NumPy's name, ``axis`` or ``dim``)."""
-    return cat(tensors, axis if dim is None else dim)
+    return _cat(_check_tensors("concatenate", tensors), axis if dim is None else dim, "concatenate")
 
 
 class Stack(Function):
@@ -749,24 +760,24 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 def hstack(tensors: Sequence[Tensor]) -> Tensor:
     """Join column-wise: along dim 1, or dim 0 when all are 1-d (0-d become 1-d)."""
     tensors = atleast_1d(_check_tensors("hstack", tensors))
-    return cat(tensors, 0 if all(x.data.ndim == 1 for x in tensors) else 1)
+    return _cat(list(tensors), 0 if all(x.data.ndim == 1 for x in tensors) else 1, "hstack")
 
 
 def vstack(tensors: Sequence[Tensor]) -> Tensor:
     """Join row-wise along dim 0, after making each tensor at least 2-d (``(n,)`` becomes ``(1, n)``)."""
-    return cat(atleast_2d(_check_tensors("vstack", tensors)), 0)
+    return _cat(list(atleast_2d(_check_tensors("vstack", tensors))), 0, "vstack")
 
 
 def dstack(tensors: Sequence[Tensor]) -> Tensor:
     """Join depth-wise along dim 2, after making each tensor at least 3-d."""
-    return cat(atleast_3d(_check_tensors("dstack", tensors)), 2)
+    return _cat(list(atleast_3d(_check_tensors("dstack", tensors))), 2, "dstack")
 
 
 def column_stack(tensors: Sequence[Tensor]) -> Tensor:
     """Join along dim 1, turning 0-d and 1-d tensors into columns ``(n, 1)``."""
     tensors = _check_tensors("column_stack", tensors)
     cols = [reshape(x, (x.data.size, 1)) if x.data.ndim <= 1 else x for x in tensors]
-    return cat(cols, 1)
+    return _cat(cols, 1, "column_stack")
 
 
 # ------------------------------------------------------------ splitting tensors
