@@ -35,6 +35,7 @@ from ..errors import AutogradError, DTypeError, ShapeError
 from ..tensor import Tensor
 from . import elementwise as _ew
 from . import reduce as _red
+from ._util import broadcast_error
 
 __all__ = [
     "cross_entropy",
@@ -106,9 +107,7 @@ def _broadcast_pair(op: str, input: Tensor, target: Tensor, warn: bool = True, s
     try:
         out = np.broadcast_shapes(a, b)
     except ValueError:
-        raise ShapeError(
-            f"{op}: input of shape {a} and target of shape {b} do not match and do not broadcast"
-        ) from None
+        raise broadcast_error(op, a, b, names=("input", "target")) from None
     if not warn:
         return
     warnings.warn(
@@ -116,6 +115,22 @@ def _broadcast_pair(op: str, input: Tensor, target: Tensor, warn: bool = True, s
         "likely not what you want. Please ensure they have the same size.",
         stacklevel=stacklevel,
     )
+
+
+def _check_broadcast(op: str, names: tuple, *tensors: Tensor) -> None:
+    """The operands of a composed loss broadcast together, or a ShapeError naming the loss (not the
+    inner op that would fail), each operand's shape and the clashing axis."""
+    first = tensors[0].data.shape
+    for t in tensors[1:]:
+        if t.data.shape != first:
+            break
+    else:
+        return
+    shapes = [t.data.shape for t in tensors]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise broadcast_error(op, *shapes, names=names) from None
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -956,6 +971,7 @@ def poisson_nll_loss(
     reduction = _reduction(op, reduction, size_average, reduce)
     _float_tensor(op, "input", input)
     _float_tensor(op, "target", target)
+    _check_broadcast(op, ("input", "target"), input, target)
     if log_input:
         loss = _ew.exp(input) - target * input
     else:
@@ -994,6 +1010,7 @@ def gaussian_nll_loss(
     op = "gaussian_nll_loss"
     _float_tensor(op, "input", input)
     _float_tensor(op, "target", target)
+    _check_broadcast(op, ("input", "target"), input, target)
     if isinstance(var, (int, float)):
         if var < 0:
             raise ValueError(f"{op}: var has negative entry/entries, got {var}")
@@ -1080,6 +1097,7 @@ def margin_ranking_loss(
     _float_tensor(op, "input2", input2)
     _tensor(op, "target", target)
     _check_pair_dims(op, input1, input2, target)
+    _check_broadcast(op, ("input1", "input2", "target"), input1, input2, target)
     loss = _ew.clamp_min(-target * (input1 - input2) + margin, 0.0)
     return _reduce(loss, reduction)
 
@@ -1097,12 +1115,7 @@ def hinge_embedding_loss(
     reduction = _reduction(op, reduction, size_average, reduce)
     _float_tensor(op, "input", input)
     _tensor(op, "target", target)
-    try:
-        np.broadcast_shapes(input.data.shape, target.data.shape)
-    except ValueError:
-        raise ShapeError(
-            f"{op}: input of shape {input.data.shape} and target of shape {target.data.shape} do not broadcast"
-        ) from None
+    _check_broadcast(op, ("input", "target"), input, target)
     y = target.data
     loss = _ew.where(Tensor(y != 1), _ew.clamp_min(margin - input, 0.0), 0.0) + _ew.where(Tensor(y != -1), input, 0.0)
     return _reduce(loss, reduction)
@@ -1142,6 +1155,8 @@ def multilabel_soft_margin_loss(
     _float_tensor(op, "input", input)
     _tensor(op, "target", target)
     _broadcast_pair(op, input, target)
+    if weight is not None:
+        _check_broadcast(op, ("input", "target", "weight"), input, target, weight)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     if weight is not None:
         loss = loss * weight
@@ -1249,12 +1264,8 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     _float_tensor(op, "x1", x1)
     _float_tensor(op, "x2", x2)
     if x1.data.shape != x2.data.shape:
-        try:
-            shape = np.broadcast_shapes(x1.data.shape, x2.data.shape)
-        except ValueError:
-            raise ShapeError(
-                f"{op}: x1 of shape {x1.data.shape} and x2 of shape {x2.data.shape} do not broadcast"
-            ) from None
+        _check_broadcast(op, ("x1", "x2"), x1, x2)
+        shape = np.broadcast_shapes(x1.data.shape, x2.data.shape)
         x1 = x1.expand(shape) if x1.data.shape != shape else x1
         x2 = x2.expand(shape) if x2.data.shape != shape else x2
     n1 = _straight_through_clamp_min(_red.norm(x1, 2, dim, keepdim=True), eps)
@@ -1267,12 +1278,7 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     op = "pairwise_distance"
     _float_tensor(op, "x1", x1)
     _float_tensor(op, "x2", x2)
-    try:
-        np.broadcast_shapes(x1.data.shape, x2.data.shape)
-    except ValueError:
-        raise ShapeError(
-            f"{op}: x1 of shape {x1.data.shape} and x2 of shape {x2.data.shape} do not broadcast"
-        ) from None
+    _check_broadcast(op, ("x1", "x2"), x1, x2)
     diff = x1 - x2 + eps
     if diff.data.ndim == 0:
         return _red.norm(diff, p, None, keepdim)
@@ -1304,6 +1310,7 @@ def triplet_margin_loss(
             f"{op}: anchor, positive and negative should all be (N, D) or (D,), got shapes {anchor.data.shape}, "
             f"{positive.data.shape} and {negative.data.shape}"
         )
+    _check_broadcast(op, ("anchor", "positive", "negative"), anchor, positive, negative)
     d_pos = pairwise_distance(anchor, positive, p, eps)
     d_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
