@@ -73,6 +73,7 @@ API = (
     + [("F", n) for n in FUNCTIONAL]
     + [("linalg", n) for n in LINALG_NAMESPACE]
     + [("autograd", n) for n in ("grad", "gradcheck", "Function")]
+    + [(ns, n) for ns in ("ember", "Tensor") for n in ("softmax", "log_softmax")]  # torch.softmax, x.softmax
 )
 
 # names a torch namespace lacks but the issues ask ember to have (pad, one_hot, linear under ember.*)

@@ -77,6 +77,8 @@ __all__ = [
     "sigmoid",
     "logit",
     "relu",
+    "softmax",
+    "log_softmax",
     "erf",
     "erfc",
     "erfinv",
@@ -1544,6 +1546,24 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
 def relu(input: Tensor) -> Tensor:
     """``max(input, 0)``."""
     return Relu.apply(input)
+
+
+def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """``exp(x) / exp(x).sum(dim)``, computed stably (``torch.softmax``); ``dtype`` casts the input first.
+
+    The activation family's op (``ember.nn.functional.softmax``), here so that ``ember.softmax``
+    and ``Tensor.softmax`` exist as in PyTorch.
+    """
+    from .activation import _softmax  # activation builds on this module: import on use
+
+    return _softmax("softmax", input, dim, dtype, log=False)
+
+
+def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """``x - logsumexp(x, dim)`` (``torch.log_softmax``): finite wherever softmax underflows to 0."""
+    from .activation import _softmax
+
+    return _softmax("log_softmax", input, dim, dtype, log=True)
 
 
 def erf(input: Tensor) -> Tensor:

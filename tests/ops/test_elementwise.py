@@ -837,3 +837,29 @@ def test_float_ops_are_quiet_like_torch():
         em.pow(em.tensor([-2.0]), 0.5)
         em.remainder(em.tensor([1.0]), 0.0)
         em.logit(em.tensor([1.0, 2.0]))
+
+
+# ------------------------------------------------------------- softmax at the top level and as methods
+SOFTMAX_CASES = [((4, 5), 1), ((4, 5), -2), ((2, 3, 4), 0), ((7,), 0), ((), 0), ((0, 3), 1), ((3, 0), 0)]
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "sliced"])
+@pytest.mark.parametrize("shape,dim", SOFTMAX_CASES, ids=str)
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_function_and_method_match_torch(name, shape, dim, layout):
+    lib = lambda x: em if isinstance(x, em.Tensor) else torch  # noqa: E731
+    check_op([shape], lambda x: getattr(lib(x), name)(x, dim), layout=layout)
+    check_op([shape], lambda x: getattr(x, name)(dim), layout=layout)
+    check_op([shape], lambda x: getattr(x, name)(dim=dim, dtype=lib(x).float64), layout=layout)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_function_gradcheck_and_errors(name):
+    check_gradcheck([(3, 4)], lambda x: getattr(em, name)(x, 1) * em.arange(4.0, dtype=em.float64))
+    check_gradcheck([(3, 4)], lambda x: getattr(x, name)(0) * em.arange(4.0, dtype=em.float64))
+    with pytest.raises(IndexError, match=f"^{name}: dimension out of range"):
+        getattr(em.zeros(2, 3), name)(2)
+    with pytest.raises(TypeError):
+        getattr(em, name)(em.zeros(2, 3))  # dim is required, as in torch.softmax
+    x = em.randn(4, 6)
+    np.testing.assert_array_equal(getattr(x, name)(1).data, getattr(em.nn.functional, name)(x, 1).data)
