@@ -301,7 +301,10 @@ def assign(array: np.ndarray, key, value, accumulate: bool = False) -> None:
 
 def _region_error(value, target: np.ndarray, key) -> ShapeError | None:
     """Why ``value`` does not fit ``target[key]`` (for a caller to prefix with the op), or None if it does."""
-    vshape, region = np.shape(value), target[key].shape
+    try:
+        vshape, region = np.shape(value), target[key].shape
+    except (IndexError, ValueError):
+        return None
     clash = broadcast_clash(vshape, region)
     if clash is not None:
         d = clash[0]

@@ -585,3 +585,26 @@ def test_index_add_paths_agree_with_numpy(dtype):
     expected = np.zeros((3, 6, 4), dtype)
     np.add.at(expected, (slice(None), idx), src)
     np.testing.assert_allclose(out.data.astype(np.float64), expected.astype(np.float64), rtol=1e-2)
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_setitem_shape_errors_name_both_shapes_and_the_axis(requires_grad):
+    x = em.zeros(3, 4, requires_grad=requires_grad)
+    x = x.clone() if requires_grad else x
+    cases = [
+        (slice(None), em.ones(3, 5), r"\(3, 5\).*region has shape \(3, 4\): dimension -1 has size 5 in the value"),
+        ((0,), em.ones(3), r"region has shape \(4,\): dimension -1 has size 3 in the value and 4 in the region"),
+        (em.tensor([0, 2]), em.ones(3, 4), r"region has shape \(2, 4\): dimension -2 has size 3 in the value"),
+        (slice(None), em.ones(2, 3, 4), r"extra leading dimensions \(2,\) must have size 1"),
+    ]
+    for key, value, message in cases:
+        with pytest.raises(em.ShapeError, match="^__setitem__: .*" + message):
+            x[key] = value
+        assert x.data.sum() == 0 and x._version == 0
+    x[:] = em.ones(1, 1, 4)  # leading size-1 dims of the value are fine, as in torch
+    assert x.data.sum() == 12
+
+
+def test_index_put_accumulate_shape_error_names_the_axis():
+    with pytest.raises(em.ShapeError, match=r"region has shape \(2, 4\): dimension -1 has size 3 in the value"):
+        em.zeros(3, 4).index_put((em.tensor([0, 1]),), em.ones(3), accumulate=True)
