@@ -526,7 +526,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     """
     dim, idx, x, _ = _prep_along("gather", input, dim, index)
     out = Gather.apply(x, dim, idx)
-    return out.reshape(()) if np.ndim(data_of(index)) == 0 else out
+    return out.reshape(()) if index.ndim == 0 else out  # index: a Tensor or an ndarray (checked above)
 
 
 class Scatter(Function):
