@@ -104,6 +104,19 @@ class _Steps:
         return np.where((t_of < self.T - 1) & (j_of < sizes[nxt]), offsets[nxt] + j_of, initial)
 
 
+_STEPS_CACHE: dict = {}
+
+
+def _steps_for(sizes: tuple) -> _Steps:
+    """The (cached) step layout for these batch sizes: a training loop sees the same few shapes again and again."""
+    steps = _STEPS_CACHE.get(sizes)
+    if steps is None:
+        if len(_STEPS_CACHE) >= 64:
+            _STEPS_CACHE.clear()
+        steps = _STEPS_CACHE[sizes] = _Steps(sizes)
+    return steps
+
+
 def _prev(buf, init, ps, pb, b):
     if ps < 0:
         return init[:b]
@@ -327,10 +340,10 @@ class _Recurrent(Function):
             else:
                 T, B = xd.shape[0], xd.shape[1]
                 x_in = np.ascontiguousarray(xd).reshape(T * B, xd.shape[2])
-            steps = _Steps([B] * T)
+            steps = _steps_for((B,) * T)
         else:
             x_in = np.ascontiguousarray(xd)
-            steps = _Steps(batch_sizes)
+            steps = _steps_for(tuple(batch_sizes))
             B = steps.B
         h0d = None if h0 is None else h0.data
         c0d = None if c0 is None else c0.data
