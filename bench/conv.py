@@ -1,6 +1,6 @@
 """The reference CNN's layers, ember against PyTorch: conv2d, max_pool2d and cross_entropy.
 
-Run: ``python bench/conv.py [--quick]`` (or ``python -m bench.conv``). Prints
+Run: ``python bench/conv.py [--quick] [--unpinned]`` (or ``python -m bench.conv``). Prints
 milliseconds per call (medians of repeated timings, both libraries in this
 process, PyTorch on 2 threads) and speed = torch time / ember time (above 1:
 ember is faster). "forward" is a training forward (parameters require grad);
@@ -15,6 +15,9 @@ each library pools its own output layout), cross-entropy of 64x10 logits.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 
 import numpy as np
@@ -114,15 +117,30 @@ def run(quick: bool = False) -> list[dict]:
     return results
 
 
-def main(argv=None) -> None:
-    quick = "--quick" in (argv if argv is not None else sys.argv[1:])
-    results = run(quick)
-    print("ms per call (median); speed = torch time / ember time (> 1: ember faster)")
+def _print(results: list[dict]) -> None:
     rows = [
         [r["row"]] + (["n/a"] * 3 if r["speed"] is None else [r["ember_ms"], r["torch_ms"], r["speed"]])
         for r in results
     ]
     print_table(["row", "ember ms", "torch ms", "speed"], rows)
+
+
+def main(argv=None) -> None:
+    """Print the table; ``--unpinned`` adds a labelled second run with NumPy's BLAS free to use AVX-512."""
+    argv = sys.argv[1:] if argv is None else argv
+    quick = "--quick" in argv
+    if "--json" in argv:  # the child process of --unpinned
+        print(json.dumps(run(quick)))
+        return
+    pinned = os.environ.get("OPENBLAS_CORETYPE")
+    print(f"ms per call (median); speed = torch time / ember time (> 1: ember faster); OPENBLAS_CORETYPE={pinned}")
+    _print(run(quick))
+    if "--unpinned" in argv:
+        env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+        args = [sys.executable, os.path.abspath(__file__), "--json"] + (["--quick"] if quick else [])
+        out = subprocess.run(args, env=env, capture_output=True, text=True, check=True).stdout
+        print("\nsecond run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (OpenBLAS picks its AVX-512 kernels):")
+        _print(json.loads(out.strip().splitlines()[-1]))
 
 
 if __name__ == "__main__":
