@@ -79,10 +79,17 @@ class _Geometry:
         return od * oh * ow
 
 
-def _kernels():
-    from ..kernels import conv
+_KERNELS = None
 
-    return conv
+
+def _kernels():
+    """``ember.kernels.conv``, imported on first use (``import ember`` must not import Numba)."""
+    global _KERNELS
+    if _KERNELS is None:
+        from ..kernels import conv
+
+        _KERNELS = conv
+    return _KERNELS
 
 
 def _kernel_image(x: np.ndarray) -> tuple:
@@ -374,9 +381,44 @@ def _batched(input: Tensor, batched: bool) -> Tensor:
     return input if batched else input.unsqueeze(0)
 
 
+# Validated geometries by call signature (shapes and options), so repeated calls skip the checks.
+_GEOMETRIES: dict = {}
+
+
+def _geometry(build, op: str, nd: int, input, weight, bias, *options) -> tuple:
+    """``build(...)``'s ``(geometry, batched)``, cached by shapes and options (unhashable options: not cached)."""
+    key = (op, input.data.shape, weight.data.shape, None if bias is None else bias.data.shape, *options)
+    try:
+        return _GEOMETRIES[key]
+    except KeyError:
+        pass
+    except TypeError:  # a list among the options
+        return build(op, nd, input, weight, bias, *options)
+    found = build(op, nd, input, weight, bias, *options)
+    if len(_GEOMETRIES) > 512:
+        _GEOMETRIES.clear()
+    _GEOMETRIES[key] = found
+    return found
+
+
 def _conv(op: str, nd: int, input, weight, bias, stride, padding, dilation, groups) -> Tensor:
-    batched = _check_ranks(op, nd, input, weight, "(out_channels, in_channels/groups, *kernel_size)")
     _check_dtypes(op, input, weight, bias)
+    geo, batched = _geometry(_conv_geometry, op, nd, input, weight, bias, stride, padding, dilation, groups)
+    y = _Conv.apply(_batched(input, batched), weight, bias, geo)
+    return y if batched else y.squeeze(0)
+
+
+def _conv_transpose(op: str, nd: int, input, weight, bias, stride, padding, output_padding, groups, dilation):
+    _check_dtypes(op, input, weight, bias)
+    geo, batched = _geometry(
+        _conv_transpose_geometry, op, nd, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
+    y = _ConvTranspose.apply(_batched(input, batched), weight, bias, geo)
+    return y if batched else y.squeeze(0)
+
+
+def _conv_geometry(op: str, nd: int, input, weight, bias, stride, padding, dilation, groups) -> tuple:
+    batched = _check_ranks(op, nd, input, weight, "(out_channels, in_channels/groups, *kernel_size)")
     groups = _check_groups(op, groups)
     stride = _tuple(stride, nd, "stride", op)
     dilation = _tuple(dilation, nd, "dilation", op)
@@ -422,14 +464,11 @@ def _conv(op: str, nd: int, input, weight, bias, stride, padding, dilation, grou
             f"kernel {kernel}, padding {padding if isinstance(padding, str) else pad_lo}, dilation {dilation}, "
             f"stride {stride}"
         )
-    geo = _Geometry(nd, kernel, stride, pad_lo, dilation, groups, image, out)
-    y = _Conv.apply(_batched(input, batched), weight, bias, geo)
-    return y if batched else y.squeeze(0)
+    return _Geometry(nd, kernel, stride, pad_lo, dilation, groups, image, out), batched
 
 
-def _conv_transpose(op: str, nd: int, input, weight, bias, stride, padding, output_padding, groups, dilation):
+def _conv_transpose_geometry(op: str, nd: int, input, weight, bias, stride, padding, output_padding, groups, dilation):
     batched = _check_ranks(op, nd, input, weight, "(in_channels, out_channels/groups, *kernel_size)")
-    _check_dtypes(op, input, weight, bias)
     groups = _check_groups(op, groups)
     if isinstance(padding, str):
         raise ValueError(f"{op}: padding={padding!r} is not supported for transposed convolutions; pass ints")
@@ -470,9 +509,7 @@ def _conv_transpose(op: str, nd: int, input, weight, bias, stride, padding, outp
             f"kernel {kernel}, padding {padding}, output_padding {output_padding}, dilation {dilation}, "
             f"stride {stride}"
         )
-    geo = _Geometry(nd, kernel, stride, padding, dilation, groups, out, size)
-    y = _ConvTranspose.apply(_batched(input, batched), weight, bias, geo)
-    return y if batched else y.squeeze(0)
+    return _Geometry(nd, kernel, stride, padding, dilation, groups, out, size), batched
 
 
 # ------------------------------------------------------------------ public ops
