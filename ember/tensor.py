@@ -300,6 +300,16 @@ class Tensor:
         self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None
     ) -> None:
         """Accumulate the gradient of this tensor into the ``.grad`` of the leaves."""
+        if gradient is None and inputs is None and self.grad_fn is not None and self.data.size == 1:
+            # the common ``loss.backward()``: seed with ones and walk, skipping the general checks
+            seed = _ONES.get(self.data.dtype)
+            if seed is None or seed.shape != self.data.shape:
+                seed = np.ones(self.data.shape, self.data.dtype)
+                seed.flags.writeable = False  # shared: read-only, so it is copied before anyone keeps it
+                if seed.ndim == 0:
+                    _ONES[self.data.dtype] = seed
+            _run_backward((self,), (Tensor(seed),), bool(retain_graph or create_graph), create_graph)
+            return
         _autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # --------------------------------------------------------------------- python
@@ -647,24 +657,26 @@ def _arithmetic(ufunc, name: str, reflected: bool):
 
     def _operator(self, other):
         if other.__class__ is Tensor:
-            od = other.data
             sd = self.data
-            if (
-                sd.dtype is od.dtype
-                and sd.dtype.kind == "f"
-                and (not _grad_state.enabled or not (self.requires_grad or other.requires_grad))
-            ):
+            od = other.data
+            if sd.dtype is od.dtype and sd.dtype.kind == "f":
                 try:
-                    return Tensor(ufunc(od, sd) if reflected else ufunc(sd, od))
+                    if not _grad_state.enabled or not (self.requires_grad or other.requires_grad):
+                        return Tensor(ufunc(od, sd) if reflected else ufunc(sd, od))
+                    # recorded: straight to the op's Function (the public function adds only checks)
+                    return function.apply(other, self) if reflected else function.apply(self, other)
                 except ValueError:
-                    pass
+                    pass  # the public function below raises the op's own error message
         elif other.__class__ is float or other.__class__ is int:
             sd = self.data
-            if sd.dtype.kind == "f" and (not _grad_state.enabled or not self.requires_grad):
-                return Tensor(ufunc(other, sd) if reflected else ufunc(sd, other))
+            if sd.dtype.kind == "f":
+                if not _grad_state.enabled or not self.requires_grad:
+                    return Tensor(ufunc(other, sd) if reflected else ufunc(sd, other))
+                return function.apply(other, self) if reflected else function.apply(self, other)
         full = getattr(_ops_ew, name)
         return full(other, self) if reflected else full(self, other)
 
+    function = {"add": _ops_ew.Add, "sub": _ops_ew.Sub, "mul": _ops_ew.Mul, "div": _ops_ew.Div}[name]
     if ufunc is np.true_divide:  # 1/0 gives inf silently, as in PyTorch
 
         def op(self, other):
@@ -674,6 +686,9 @@ def _arithmetic(ufunc, name: str, reflected: bool):
         op = _operator
     op.__name__ = f"__{'r' if reflected else ''}{name}__"
     return op
+
+
+_ONES: dict = {}  # the 0-d seed of loss.backward(), one per dtype
 
 
 def _rebuild_tensor(data, requires_grad):
@@ -715,6 +730,7 @@ def _normalize_dim(dim: int, ndim: int, op: str) -> int:
 
 
 from . import autograd as _autograd  # noqa: E402
+from .autograd.engine import run_backward as _run_backward  # noqa: E402
 from .ops import elementwise as _ops_ew  # noqa: E402
 from .ops import linalg as _ops_linalg  # noqa: E402
 from .ops import methods as _ops_methods  # noqa: E402

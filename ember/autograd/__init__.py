@@ -46,7 +46,9 @@ def _root_grads(outputs, grad_outputs, op: str):
                     f"{op}: grad can be implicitly created only for scalar outputs; output {i} has shape "
                     f"{out.shape}: pass a gradient of that shape"
                 )
-            g = Tensor(np.ones(out.data.shape, out.data.dtype))
+            g = np.empty(out.data.shape, out.data.dtype)
+            g.fill(1)  # np.ones is a Python-level wrapper; this is two C calls
+            g = Tensor(g)
         elif not isinstance(g, Tensor):
             g = Tensor(np.asarray(g, dtype=out.data.dtype))
         if g.shape != out.shape:

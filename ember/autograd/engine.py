@@ -72,10 +72,10 @@ def run_backward(
             stack.append(fn)
     while stack:
         fn = stack.pop()
-        for e in fn.edges:
-            if e is None or e[1] < 0:
+        for e in fn.grad_edges:
+            if e[2] < 0:
                 continue
-            nxt = e[0]
+            nxt = e[1]
             if nxt in deps:
                 deps[nxt] += 1
             else:
@@ -90,6 +90,7 @@ def run_backward(
     prev_mode = _grad_state.enabled
     _grad_state.enabled = create_graph
     anomaly = _grad_state.anomaly
+    plain_sink = sink.captured is None and sink.accumulate_only is None
     try:
         while ready:
             fn = ready.pop()
@@ -101,42 +102,46 @@ def run_backward(
                     if g is None:
                         grads = _materialize(fn, grads)
                         break
-            edges = fn.edges
-            if edges:
+            grad_edges = fn.grad_edges
+            if grad_edges:
                 results = fn.fn.backward(fn, *grads)
                 if results.__class__ is not tuple:
                     results = (results,)
-                if len(results) != len(edges):
+                if len(results) != len(fn.needs_input_grad):
                     raise AutogradError(
                         f"{fn.name()}.backward returned {len(results)} gradients, "
-                        f"expected {len(edges)} (one per forward input)"
+                        f"expected {len(fn.needs_input_grad)} (one per forward input)"
                     )
-                for e, g in zip(edges, results):
-                    if e is None or g is None:
+                for i, target, nr, shape, dtype in grad_edges:
+                    g = results[i]
+                    if g is None:
                         continue
                     if g.__class__ is not Tensor:
                         g = g if isinstance(g, Tensor) else Tensor(np.asarray(g))
                     gd = g.data
-                    if gd.shape != e[2]:
-                        g = sum_to_shape(g, e[2], fn)
+                    if gd.shape != shape:
+                        g = sum_to_shape(g, shape, fn)
                         gd = g.data
-                    if gd.dtype != e[3]:
-                        g = g.to(e[3])
+                    if gd.dtype != dtype:
+                        g = g.to(dtype)
                     if anomaly and not np.all(np.isfinite(g.data)):
                         raise AutogradError(f"{fn.name()} returned a gradient with NaN or infinite values")
-                    target, nr = e[0], e[1]
                     if nr < 0:
-                        _deliver_leaf(sink, target, g)
+                        if plain_sink and target._hooks is None:
+                            _accumulate_grad(target, g, create_graph, handed)
+                        else:
+                            _deliver_leaf(sink, target, g)
                         continue
                     buf = buffers.get(target)
                     if buf is None:
-                        buf = buffers[target] = [None] * _n_outputs(target)
+                        meta = target._out_meta
+                        buf = buffers[target] = [None] if meta is None else [None] * len(meta)
                     buf[nr] = g if buf[nr] is None else buf[nr] + g
                     d = deps[target] - 1
                     deps[target] = d
                     if d == 0:
                         ready.append(target)
-            if not retain_graph:
+            if not retain_graph and (fn._saved is not None or fn._out_data is not None):
                 fn.release()
     finally:
         _grad_state.enabled = prev_mode
@@ -234,10 +239,13 @@ def _accumulate_grad(t, g, create_graph, handed):
             t.grad = g
             return
         arr = g.data
-        if id(arr) in handed or arr.base is not None or not arr.flags.writeable:
+        # a fresh array that no one else holds becomes .grad as it is; a view, a
+        # read-only or an already handed-out array is copied so .grad never aliases
+        if arr.base is not None or id(arr) in handed or not arr.flags.writeable:
             arr = arr.copy()
+            g = Tensor(arr)
         handed.add(id(arr))
-        t.grad = Tensor(arr)
+        t.grad = g
     elif create_graph or t.grad.requires_grad:
         t.grad = t.grad + g
     else:

@@ -20,33 +20,34 @@ __all__ = ["Function", "Node"]
 
 
 class Node:
-    """The record of one op call: the ``ctx`` of forward/backward and a tensor's ``grad_fn``."""
+    """The record of one op call: the ``ctx`` of forward/backward and a tensor's ``grad_fn``.
 
-    __slots__ = (
-        "fn",
-        "edges",
-        "needs_input_grad",
-        "_saved",
-        "_versions",
-        "_freed",
-        "_out_data",
-        "_out_vc",
-        "_out_meta",
-        "_hooks",
-        "_retained",
-        "__dict__",
-        "__weakref__",
-    )
+    Rarely set fields are class-level defaults (an instance only stores them when
+    they change): creating a node is on the path of every recorded op.
+    """
+
+    __slots__ = ("fn", "grad_edges", "needs_input_grad", "__dict__", "__weakref__")
+
+    _saved = None
+    _versions = None
+    _freed = False
+    _out_data = None
+    _out_vc = None
+    _out_meta = None
+    _hooks = None
+    _retained = None
 
     def __init__(self, fn) -> None:
         self.fn = fn
-        self.edges = ()
-        self._saved = None
-        self._freed = False
-        self._out_data = None
-        self._out_meta = None
-        self._hooks = None
-        self._retained = None
+        self.grad_edges = ()  # (input index, target, output_nr or -1 for a leaf, shape, dtype)
+
+    @property
+    def edges(self) -> tuple:
+        """One entry per forward input: ``(target, output_nr, shape, dtype)`` or None."""
+        out = [None] * len(self.needs_input_grad)
+        for i, target, nr, shape, dtype in self.grad_edges:
+            out[i] = (target, nr, shape, dtype)
+        return tuple(out)
 
     def save_for_backward(self, *tensors) -> None:
         """Keep input tensors for backward; an in-place change to one later is an error."""
@@ -201,16 +202,17 @@ class _Unrecorded:
 def _apply_recorded(cls, args, kwargs):
     ctx = Node(cls)
     needs = []
-    edges = []
+    grad_edges = []
+    i = 0
     for a in args:
         if (a.__class__ is Tensor or isinstance(a, Tensor)) and a.requires_grad:
             needs.append(True)
             fn = a.grad_fn
             d = a.data
-            edges.append((a, -1, d.shape, d.dtype) if fn is None else (fn, a._output_nr, d.shape, d.dtype))
+            grad_edges.append((i, a, -1, d.shape, d.dtype) if fn is None else (i, fn, a._output_nr, d.shape, d.dtype))
         else:
             needs.append(False)
-            edges.append(None)
+        i += 1
     # known before forward runs, so forward can save only what backward will need
     ctx.needs_input_grad = tuple(needs)
     _grad_state.enabled = False
@@ -218,11 +220,16 @@ def _apply_recorded(cls, args, kwargs):
         out = cls.forward(ctx, *args, **kwargs)
     finally:
         _grad_state.enabled = True
-    ctx.edges = tuple(edges)
-    if out.__class__ is tuple:
+    ctx.grad_edges = grad_edges
+    if out.__class__ is np.ndarray:
+        if out.dtype.kind not in "fc":  # integer outputs (indices) carry no gradient
+            return Tensor(out)
+        result = Tensor(out, True, ctx, 0)
+    elif out.__class__ is tuple:
         ctx._out_meta = tuple((o.shape, o.dtype) for o in out)
         return tuple(_wrap_output(o, ctx, i) for i, o in enumerate(out))
-    result = _wrap_output(out, ctx, 0)
+    else:
+        result = _wrap_output(out, ctx, 0)
     if cls.is_view:
         _mark_view(result, args[0])
     if cls.save_output:

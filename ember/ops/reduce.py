@@ -133,8 +133,13 @@ def _count(shape: tuple, dims: tuple) -> int:
 def expand_reduced(g: Tensor, in_shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
     """Broadcast a reduced gradient back over the reduced axes of ``in_shape``."""
     if not _grad_state.enabled:
-        # first-order backward: one broadcast view, no graph bookkeeping
+        # first-order backward: no graph bookkeeping; a single value (a full reduction,
+        # the usual loss) is filled in, anything else becomes one broadcast view
         gd = g.data
+        if gd.size == 1:
+            out = np.empty(in_shape, gd.dtype)
+            out.fill(gd.reshape(()))
+            return Tensor(out)
         if not keepdim and dims:
             gd = gd.reshape(_keepdim_shape(in_shape, dims))
         return Tensor(broadcast_view(gd, in_shape))
@@ -324,8 +329,14 @@ def _linear_scan(x: np.ndarray, c: np.ndarray, dim: int, reverse: bool) -> np.nd
 class Sum(Function):
     @staticmethod
     def forward(ctx, a, dims, keepdim, dtype):
-        ctx.meta = (a.data.shape, dims, keepdim)
-        return np.add.reduce(_int_to_long(a.data, dtype), axis=dims, keepdims=keepdim)
+        x = a.data
+        ctx.meta = (x.shape, dims, keepdim)
+        if dtype is None and x.dtype.kind == "f" and x.dtype.itemsize >= 4 and not keepdim and len(dims) == x.ndim:
+            # a full reduction: write into a 0-d array (NumPy would return a scalar to re-wrap)
+            out = np.empty((), x.dtype)
+            np.add.reduce(x, axis=dims, out=out)
+            return out
+        return np.add.reduce(_int_to_long(x, dtype), axis=dims, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, g):
