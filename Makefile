@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-test
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,demo]'
+	$(PY) -m pip install --quiet -e '.[test,demo,bench]'
 	touch $(STAMP)
 
 # Runs the whole suite; pytest's exit code 5 (no tests collected) fails too.

@@ -86,6 +86,21 @@ def _ember_step(x: np.ndarray, y: np.ndarray, torch_state: dict):
     return model, step
 
 
+DESCRIPTIONS = {"transformer": f"train step, 2-layer Transformer encoder d{D_MODEL}, batch {BATCH} x seq {SEQ}"}
+
+
+def make_transformer_train(lib: str):
+    """``(step, samples)`` for the suite (``python -m bench``); ember starts from PyTorch's weights."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((BATCH, SEQ, D_MODEL)).astype(np.float32)
+    y = rng.integers(0, CLASSES, BATCH).astype(np.int64)
+    torch_model, torch_step = _torch_step(x, y)
+    if lib == "torch":
+        return torch_step, BATCH
+    state = {k: v.detach().numpy().copy() for k, v in torch_model.state_dict().items()}
+    return _ember_step(x, y, state)[1], BATCH
+
+
 def run(quick: bool = False) -> list[dict]:
     """Time the train step; dicts with ``row``, ``ember_ms``, ``torch_ms``, ``*_samples_s``, ``speed``, ``notes``.
 

@@ -272,3 +272,34 @@ def test_parameters_to_vector_and_back():
     assert model.bias.detach().numpy().tolist() == [6, 7]
     with pytest.raises(em.ShapeError, match="7 elements.*8"):
         nn.utils.vector_to_parameters(em.zeros(7), model.parameters())
+
+
+@pytest.mark.parametrize(
+    "make,name",
+    [
+        (lambda nn: nn.Conv2d(16, 32, 3), "weight"),
+        (lambda nn: nn.Conv2d(16, 32, 3), "bias"),
+        (lambda nn: nn.Conv1d(8, 64, 5, groups=2), "weight"),
+        (lambda nn: nn.ConvTranspose2d(16, 32, 3), "weight"),
+        (lambda nn: nn.ConvTranspose2d(16, 32, 3), "bias"),
+        (lambda nn: nn.Embedding(500, 64), "weight"),
+        (lambda nn: nn.Bilinear(20, 30, 40), "weight"),
+        (lambda nn: nn.PReLU(3), "weight"),
+        (lambda nn: nn.BatchNorm2d(8), "weight"),
+        (lambda nn: nn.LayerNorm(8), "bias"),
+    ],
+)
+def test_default_init_draws_from_torchs_distribution(make, name):
+    em.manual_seed(0)
+    torch.manual_seed(0)
+    ours = getattr(make(nn), name).detach().numpy()
+    ref = getattr(make(torch.nn), name).detach().numpy()
+    assert ours.shape == ref.shape
+    # the same first two moments within 5 standard errors of the difference of two samples
+    n = ours.size
+    se = ref.std() * (2.0 / n) ** 0.5 + 1e-7
+    assert abs(ours.mean() - ref.mean()) <= 5 * se
+    assert abs(ours.std() - ref.std()) <= 5 * se
+    if n >= 1000:  # the same support: extremes agree to a few percent of the spread
+        assert abs(ours.min() - ref.min()) <= 0.1 * ref.std() + 0.02 * abs(ref.min())
+        assert abs(ours.max() - ref.max()) <= 0.1 * ref.std() + 0.02 * abs(ref.max())
