@@ -14,9 +14,11 @@ one of two axis orders chosen by a flag, so that two layouts need no copy:
   or ``(N, C, KD, KH, KW, OD, OH, OW)`` when ``cols_batch_major`` (unfold's
   ``(N, C*K, L)``).
 
-Inner loops copy whole rows through slices indexed from 0: an index that
-might be negative makes Numba emit a wrap-around check that stops LLVM from
-vectorising the loop (5x slower here).
+Arrays are passed flat and indexed with unsigned offsets: a signed index
+that might be negative makes Numba emit a wrap-around check that stops LLVM
+from vectorising the inner loop, and a slice per row costs reference counting
+(each was 5x slower here). ``weight_grad`` is the weight gradient of first
+layers, where BLAS is slow on the long, thin product.
 """
 
 from __future__ import annotations
