@@ -88,7 +88,7 @@ def main() -> None:
             loss.backward()
             optimizer.step()
             running += loss.item()
-            bar.set_postfix(loss=f"{running / i:.4f}")
+            bar.set_postfix(loss=f"{running / i:.4f}", refresh=False)
         scheduler.step()
     train_time = time.perf_counter() - start
     test_acc = accuracy(model, test_loader)
