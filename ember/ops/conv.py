@@ -26,6 +26,9 @@ gradient of either is a ``_ConvWeight`` whose own gradients are the other two.
 
 from __future__ import annotations
 
+import sys
+import weakref
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -111,6 +114,49 @@ def _compute_dtype(a: np.ndarray) -> np.ndarray:
     return a.astype(np.float32) if a.dtype == np.float16 else a
 
 
+class _Scratch:
+    """Big scratch arrays (columns, their gradient) kept between calls for reuse.
+
+    A fresh multi-megabyte array costs a page fault per 4 KiB page on first touch, about 9 us each
+    on this machine: 1,600 of them made a 64x32x14x14 conv forward+backward take 24 ms instead of
+    12. ``take`` hands out a kept buffer of the same size when there is one; ``give`` keeps a buffer
+    from ``take`` once nothing else views it.
+    """
+
+    def __init__(self, max_bytes: int = 256 << 20) -> None:
+        self._free: dict = {}  # nbytes -> raw uint8 buffers
+        self._bytes = 0
+        self._max_bytes = max_bytes
+        self._mine: dict = {}  # id -> weak reference of every buffer take() made: give() accepts no other
+
+    def take(self, shape: tuple, dtype) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        nbytes = dtype.itemsize * int(np.prod(shape))
+        kept = self._free.get(nbytes)
+        if kept:
+            raw = kept.pop()
+            self._bytes -= nbytes
+        else:
+            raw = np.empty(nbytes, np.uint8)
+            key = id(raw)
+            self._mine[key] = weakref.ref(raw, lambda _, key=key: self._mine.pop(key, None))
+        return raw.view(dtype).reshape(shape)
+
+    def give(self, a: np.ndarray) -> None:
+        raw = a.base
+        mine = self._mine.get(id(raw))
+        if raw is None or mine is None or mine() is not raw:
+            return
+        # references: a.base, this frame's raw, getrefcount's argument; more means a live view elsewhere
+        if sys.getrefcount(raw) > 3 or self._bytes + raw.nbytes > self._max_bytes:
+            return
+        self._free.setdefault(raw.nbytes, []).append(raw)
+        self._bytes += raw.nbytes
+
+
+_scratch = _Scratch()
+
+
 def _im2col(x: np.ndarray, geo: _Geometry, bias_row: bool = False) -> np.ndarray:
     """``(N, C, *image)`` -> columns ``(C*K, N*P)``, rows ordered ``(c, kd, kh, kw)``.
 
@@ -119,7 +165,7 @@ def _im2col(x: np.ndarray, geo: _Geometry, bias_row: bool = False) -> np.ndarray
     """
     n, c = x.shape[:2]
     rows, length = c * geo.taps, n * geo.positions
-    cols = np.empty((rows + bias_row, length), x.dtype)
+    cols = _scratch.take((rows + bias_row, length), x.dtype)
     image, channel_major = _kernel_image(x)
     _kernels().im2col(image, cols.reshape(-1)[: rows * length], *_kernel_args(geo, n, c), channel_major, False)
     if bias_row:
@@ -136,8 +182,13 @@ def _col2im(cols: np.ndarray, geo: _Geometry, n: int, c: int) -> np.ndarray:
 
 
 def _channel_major(a: np.ndarray) -> np.ndarray:
-    """``(N, C, *P)`` -> ``(C, N*P)``; free for a conv output, one copy otherwise."""
-    return a.swapaxes(0, 1).reshape(a.shape[1], -1)
+    """``(N, C, *P)`` -> ``(C, N*P)``; free for a conv output, one copy (into scratch) otherwise."""
+    swapped = a.swapaxes(0, 1)
+    if swapped.flags.c_contiguous:
+        return swapped.reshape(a.shape[1], -1)
+    out = _scratch.take(swapped.shape, a.dtype)
+    np.copyto(out, swapped)
+    return out.reshape(a.shape[1], -1)
 
 
 def _conv_forward(x: np.ndarray, w: np.ndarray, b, geo: _Geometry) -> tuple:
@@ -165,11 +216,15 @@ def _conv_input_grad(gm: np.ndarray, w: np.ndarray, geo: _Geometry, n: int) -> n
     """The transposed convolution of ``gm`` ``(O, N*P)`` (channel-major) -> ``(N, C, *image)``."""
     o, g = w.shape[0], geo.groups
     c = w.shape[1] * g
+    cols = _scratch.take((c * geo.taps, gm.shape[1]), gm.dtype)
     if g == 1:
-        cols = w.reshape(o, -1).T @ gm
+        np.matmul(w.reshape(o, -1).T, gm, out=cols)
     else:
-        cols = np.matmul(w.reshape(g, o // g, -1).transpose(0, 2, 1), gm.reshape(g, o // g, -1))
-    return _col2im(cols, geo, n, c)
+        wt = w.reshape(g, o // g, -1).transpose(0, 2, 1)
+        np.matmul(wt, gm.reshape(g, o // g, -1), out=cols.reshape(g, -1, gm.shape[1]))
+    image = _col2im(cols, geo, n, c)
+    _scratch.give(cols)
+    return image
 
 
 def _conv_weight_grad(cols: np.ndarray, gm: np.ndarray, geo: _Geometry, w_shape: tuple) -> tuple:
@@ -232,7 +287,11 @@ class _Conv(Function):
         ctx.save_for_backward(x, w)
         ctx.geo = geo
         # keep the columns for the weight gradient (saves a second im2col) only when it will be needed
-        ctx.cols = cols if ctx.needs_input_grad[1] else None
+        if ctx.needs_input_grad[1]:
+            ctx.cols = cols
+        else:
+            ctx.cols = None
+            _scratch.give(cols)
         return _restore(y, x.data.dtype)
 
     @staticmethod
@@ -254,14 +313,18 @@ class _Conv(Function):
         if need_w:
             if cols is None:
                 cols = _im2col(_compute_dtype(x.data), geo, bias_row=need_b and geo.groups == 1)
-            taps = wd[0].size
-            if geo.groups == 1 and taps <= _SMALL_WEIGHT_ROWS:
+            if geo.groups == 1 and wd[0].size <= _SMALL_WEIGHT_ROWS:
                 gw, gb = _small_weight_grad(gd if gm is None else gm, cols, wd.shape, x.data.shape[0])
             else:
-                gw, gb = _conv_weight_grad(cols, _channel_major(gd) if gm is None else gm, geo, wd.shape)
+                if gm is None:
+                    gm = _channel_major(gd)
+                gw, gb = _conv_weight_grad(cols, gm, geo, wd.shape)
+            _scratch.give(cols)
             gw = Tensor(_restore(gw, dtype))
         if need_b:
             gb = Tensor(_restore(gm.sum(1) if gb is None else gb, dtype))
+        if gm is not None:
+            _scratch.give(gm)
         return gx, gw, gb, None
 
 
@@ -272,6 +335,7 @@ class _ConvTranspose(Function):
     def forward(ctx, x, w, b, geo):
         gm = _channel_major(_compute_dtype(x.data))
         y = _conv_input_grad(gm, _compute_dtype(w.data), geo, x.data.shape[0])
+        _scratch.give(gm)
         if b is not None:
             y += _compute_dtype(b.data).reshape((-1,) + (1,) * geo.nd)
         ctx.save_for_backward(x, w)
@@ -297,10 +361,13 @@ class _ConvTranspose(Function):
             if need_x:
                 gx = Tensor(_restore(_conv_product(cols, wd, None, geo, x.data.shape[0]), dtype))
             if need_w:
-                gw, _ = _conv_weight_grad(cols, _channel_major(_compute_dtype(x.data)), geo, wd.shape)
+                xm = _channel_major(_compute_dtype(x.data))
+                gw, _ = _conv_weight_grad(cols, xm, geo, wd.shape)
                 gw = Tensor(_restore(gw, dtype))
+                _scratch.give(xm)
+            _scratch.give(cols)
         if need_b:
-            gb = Tensor(_restore(_channel_major(gd).sum(1), dtype))
+            gb = Tensor(_restore(gd.sum((0,) + tuple(range(2, gd.ndim))), dtype))
         return gx, gw, gb, None
 
 
@@ -311,7 +378,10 @@ class _ConvWeight(Function):
     def forward(ctx, x, grad, geo):
         xd = _compute_dtype(x.data)
         w_shape = (grad.data.shape[1], x.data.shape[1] // geo.groups) + geo.kernel[3 - geo.nd :]
-        dw, _ = _conv_weight_grad(_im2col(xd, geo), _channel_major(_compute_dtype(grad.data)), geo, w_shape)
+        cols, gm = _im2col(xd, geo), _channel_major(_compute_dtype(grad.data))
+        dw, _ = _conv_weight_grad(cols, gm, geo, w_shape)
+        _scratch.give(cols)
+        _scratch.give(gm)
         ctx.save_for_backward(x, grad)
         ctx.geo = geo
         return _restore(dw, x.data.dtype)

@@ -191,6 +191,24 @@ def test_backward_twice_with_retain_graph():
         np.testing.assert_allclose(t.grad.data, 2 * f, rtol=1e-5, atol=1e-5)
 
 
+def test_interleaved_graphs_keep_their_own_columns():
+    # scratch buffers are recycled between calls: two live graphs of the same shape must not share one
+    rng = np.random.default_rng(4)
+    xs = [rng.standard_normal((2, 3, 6, 6)) for _ in range(3)]
+    w, b = rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    we, be = em.tensor(w, requires_grad=True), em.tensor(b, requires_grad=True)
+    wt, bt = torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)
+    ye = [F.conv2d(em.tensor(x), we, be, padding=1) for x in xs]
+    with em.no_grad():
+        F.conv2d(em.tensor(xs[0] * 2), we, be, padding=1)  # gives its columns back at once
+    yt = [TF.conv2d(torch.tensor(x), wt, bt, padding=1) for x in xs]
+    for i in (2, 0, 1):
+        (ye[i] * ye[i]).sum().backward()
+        (yt[i] * yt[i]).sum().backward()
+    np.testing.assert_allclose(we.grad.data, wt.grad.numpy(), rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(be.grad.data, bt.grad.numpy(), rtol=1e-10, atol=1e-9)
+
+
 def test_input_modified_in_place_after_forward_is_an_error():
     x = em.randn(2, 3, 6, 6, requires_grad=True)
     h = x * 1.0
