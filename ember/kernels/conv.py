@@ -209,7 +209,7 @@ def warm_up(dtype=np.float32) -> None:
     col2im(cols, image, *args)
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})  # vectorised sums; NaN and inf still propagate
 def weight_grad(grad, cols, weight_grad_out, bias_grad_out, batch, channels, positions, channel_major):
     """Add ``grad (O, N*P) @ cols.T`` into ``weight_grad_out`` ``(O, K)`` and ``grad``'s row sums into ``bias_grad_out``.
 
