@@ -103,20 +103,20 @@ def im2col(image, cols, shape, kernel, out, stride, pad, dilation, image_channel
     # stride 1 with output rows as wide as input rows: the valid rows of one output plane are one
     # contiguous run of the input plane (less the columns that wrap around the row ends)
     merge_rows = sh == 1 and sw == 1 and OW == W
-    for c in range(C):
-        for n in range(N):
-            plane = _plane_offset(n, c, N, C, plane_size, image_channel_major)
-            for kd in range(KD):
-                d_off = kd * dd - pd
-                d_lo, d_hi = _valid_range(OD, D, d_off, sd)
-                for kh in range(KH):
-                    h_off = kh * dh - ph
-                    h_lo, h_hi = _valid_range(OH, H, h_off, sh)
-                    for kw in range(KW):
-                        w_off = kw * dw - pw
-                        w_lo, w_hi = _valid_range(OW, W, w_off, sw)
-                        count = uint64(w_hi - w_lo)
-                        tap = (kd * KH + kh) * KW + kw
+    for c in range(C):  # then taps, then images: the columns are written in memory order
+        for kd in range(KD):
+            d_off = kd * dd - pd
+            d_lo, d_hi = _valid_range(OD, D, d_off, sd)
+            for kh in range(KH):
+                h_off = kh * dh - ph
+                h_lo, h_hi = _valid_range(OH, H, h_off, sh)
+                for kw in range(KW):
+                    w_off = kw * dw - pw
+                    w_lo, w_hi = _valid_range(OW, W, w_off, sw)
+                    count = uint64(w_hi - w_lo)
+                    tap = (kd * KH + kh) * KW + kw
+                    for n in range(N):
+                        plane = _plane_offset(n, c, N, C, plane_size, image_channel_major)
                         block = _cols_offset(n, c, tap, N, C, taps, block_size, cols_batch_major)
                         for od in range(OD):
                             if merge_rows and d_lo <= od < d_hi and h_lo < h_hi:
