@@ -206,7 +206,9 @@ def _conv_product(cols: np.ndarray, w: np.ndarray, b, geo: _Geometry, n: int) ->
             wm = np.concatenate([wm, b[:, None]], axis=1)
         y = wm @ cols
     else:
-        y = np.matmul(w.reshape(g, o // g, -1), cols.reshape(g, -1, cols.shape[1])).reshape(o, -1)
+        # explicit sizes, not -1: an empty batch (N*P = 0) must reshape too
+        y = np.matmul(w.reshape(g, o // g, -1), cols.reshape(g, cols.shape[0] // g, cols.shape[1]))
+        y = y.reshape(o, cols.shape[1])
         if b is not None:
             y += b[:, None]
     return y.reshape((o, n) + geo.cols[3 - geo.nd :]).swapaxes(0, 1)
@@ -221,7 +223,7 @@ def _conv_input_grad(gm: np.ndarray, w: np.ndarray, geo: _Geometry, n: int) -> n
         np.matmul(w.reshape(o, -1).T, gm, out=cols)
     else:
         wt = w.reshape(g, o // g, -1).transpose(0, 2, 1)
-        np.matmul(wt, gm.reshape(g, o // g, -1), out=cols.reshape(g, -1, gm.shape[1]))
+        np.matmul(wt, gm.reshape(g, o // g, gm.shape[1]), out=cols.reshape(g, cols.shape[0] // g, gm.shape[1]))
     image = _col2im(cols, geo, n, c)
     _scratch.give(cols)
     return image
@@ -239,7 +241,7 @@ def _conv_weight_grad(cols: np.ndarray, gm: np.ndarray, geo: _Geometry, w_shape:
         if cols.shape[0] > rows:
             return dw[:, :rows].reshape(w_shape), dw[:, rows].copy()
         return dw.reshape(w_shape), None
-    dw = np.matmul(gm.reshape(g, o // g, -1), cols.reshape(g, rows, -1).transpose(0, 2, 1))
+    dw = np.matmul(gm.reshape(g, o // g, gm.shape[1]), cols.reshape(g, rows, cols.shape[1]).transpose(0, 2, 1))
     return dw.reshape(w_shape), None
 
 

@@ -141,6 +141,14 @@ def test_empty_batch():
     assert not np.any(w.grad.data) and not np.any(b.grad.data)
 
 
+@pytest.mark.parametrize("op", ["conv1d", "conv2d", "conv_transpose2d"])
+def test_grouped_empty_batch(op):
+    x_shape = (0, 4, 5) if op == "conv1d" else (0, 4, 5, 5)
+    w_shape = (6, 2, 3) if op == "conv1d" else (6, 2, 3, 3) if op == "conv2d" else (4, 3, 3, 3)
+    fn, torch_fn = _call(op, {"groups": 2}, True)
+    check_op([x_shape, w_shape, (6,)], fn, torch_fn, **TOL)
+
+
 def test_float16_computes_in_float32():
     rng = np.random.default_rng(0)
     x, w = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3))
