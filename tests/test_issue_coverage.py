@@ -687,11 +687,6 @@ def test_conv_with_an_empty_batch(name, x, w, kw):
     check_op([x, w], lambda a, b, n=name, kw=kw: getattr(_fns(a), n)(a, b, **kw))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a grouped convolution (groups > 1) of an empty batch (N = 0) raises NumPy's "
-    "'ValueError: cannot reshape array of size 0 into shape (2,newaxis,0)'; torch returns (0, C_out, *)",
-)
 @pytest.mark.parametrize("name,x,w", [("conv1d", (0, 4, 9), (6, 2, 3)), ("conv2d", (0, 4, 5, 5), (6, 2, 3, 3))])
 def test_grouped_conv_with_an_empty_batch(name, x, w):
     check_op([x, w], lambda a, b, n=name: getattr(_fns(a), n)(a, b, groups=2))
