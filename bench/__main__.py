@@ -76,14 +76,18 @@ def _machine() -> dict:
     try:
         from threadpoolctl import threadpool_info
 
-        info["threadpools"] = [{k: p.get(k) for k in ("internal_api", "num_threads", "architecture")} for p in threadpool_info()]
+        info["threadpools"] = [
+            {k: p.get(k) for k in ("internal_api", "num_threads", "architecture")} for p in threadpool_info()
+        ]
     except ImportError:
         pass
     return info
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench", description="ember against PyTorch, same machine, same run")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="ember against PyTorch, same machine, same run"
+    )
     parser.add_argument("--quick", action="store_true", help="fewer repeats: a check in under two minutes")
     parser.add_argument("workloads", nargs="*", help="a subset, e.g. mlp cnn overhead")
     args = parser.parse_args(argv)
@@ -108,7 +112,15 @@ def main(argv=None) -> None:
         latency = "latency" in name
         result = compare(make, number * (5 if latency else 1), repeat)
         (te, n), (tt, _) = result["ember"], result["torch"]
-        records.append({"workload": name, "description": description, "ember_samples_per_s": n / te, "torch_samples_per_s": n / tt, "ratio": tt / te})
+        records.append(
+            {
+                "workload": name,
+                "description": description,
+                "ember_samples_per_s": n / te,
+                "torch_samples_per_s": n / tt,
+                "ratio": tt / te,
+            }
+        )
         rows.append([name, n / te, n / tt, tt / te])
         print(f"  {name}: ember {n / te:.0f}/s, torch {n / tt:.0f}/s, ratio {tt / te:.2f}", file=sys.stderr)
     if "overhead" in wanted:
@@ -117,7 +129,14 @@ def main(argv=None) -> None:
         for r in overhead.run(args.quick):
             unit = "s" if r["workload"].startswith("import") else "us"
             label = r["workload"] if unit == "s" else f"{r['workload']} (us/call)"
-            records.append({"workload": label, "ember": r["ember_us"], "torch": r["torch_us"], "ratio": r["torch_us"] / r["ember_us"]})
+            records.append(
+                {
+                    "workload": label,
+                    "ember": r["ember_us"],
+                    "torch": r["torch_us"],
+                    "ratio": r["torch_us"] / r["ember_us"],
+                }
+            )
             rows.append([label, r["ember_us"], r["torch_us"], r["torch_us"] / r["ember_us"]])
     if "memory" in wanted:
         from .memory import peak_rss_mib
@@ -129,7 +148,9 @@ def main(argv=None) -> None:
     print("\nember vs PyTorch (samples/s for workloads; time or MiB where named). ratio: above 1 = ember better")
     print_table(["workload", "ember", "torch", "ratio"], rows)
     machine = _machine()
-    print(f"\n{machine.get('cpu')}; numpy {machine.get('numpy')} ({machine.get('blas', '?')}); torch {machine.get('torch')}; {time.time() - started:.0f} s")
+    print(
+        f"\n{machine.get('cpu')}; numpy {machine.get('numpy')} ({machine.get('blas', '?')}); torch {machine.get('torch')}; {time.time() - started:.0f} s"
+    )
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
     with open(RESULTS, "w") as f:
         json.dump({"machine": machine, "quick": args.quick, "results": records}, f, indent=2)

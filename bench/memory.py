@@ -13,7 +13,9 @@ import sys
 
 def peak_rss_mib(lib: str, steps: int = 50) -> float:
     """Run the CNN training in a fresh process and return its peak RSS in MiB."""
-    out = subprocess.run([sys.executable, "-m", "bench.memory", lib, str(steps)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.memory", lib, str(steps)], capture_output=True, text=True, check=True
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 

@@ -18,7 +18,10 @@ from ._timing import median_time, print_table
 
 def _import_time(module: str, repeat: int = 5) -> float:
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout) for _ in range(repeat)]
+    times = [
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+        for _ in range(repeat)
+    ]
     return statistics.median(times)
 
 
@@ -74,7 +77,9 @@ def run(quick: bool = False) -> list[dict]:
         # alternate the libraries so drifting machine load hits both alike
         for lib in ("ember", "torch", "numpy"):
             times[lib] = median_time(libs[lib][name], number, repeat) * 1e6
-        results.append({"workload": name, "ember_us": times["ember"], "torch_us": times["torch"], "numpy_us": times["numpy"]})
+        results.append(
+            {"workload": name, "ember_us": times["ember"], "torch_us": times["torch"], "numpy_us": times["numpy"]}
+        )
     imp_e = _import_time("ember", 3 if quick else 7)
     imp_t = _import_time("torch", 3 if quick else 5)
     results.append({"workload": "import (s)", "ember_us": imp_e, "torch_us": imp_t, "numpy_us": float("nan")})
@@ -87,7 +92,9 @@ def main(argv=None) -> None:
     rows = [
         [r["workload"], r["ember_us"], r["torch_us"], r["numpy_us"], r["ember_us"] / r["torch_us"]] for r in results
     ]
-    print("Per-call time in microseconds (import in seconds), medians; ratio = ember time / torch time (< 1: ember faster)")
+    print(
+        "Per-call time in microseconds (import in seconds), medians; ratio = ember time / torch time (< 1: ember faster)"
+    )
     print_table(["workload", "ember", "torch", "numpy", "ember/torch"], rows)
 
 
