@@ -12,6 +12,7 @@ from ..ops import conv as _conv
 from ..ops import dropout as _dropout
 from ..ops import embedding as _embedding
 from ..ops import loss as _loss
+from ..ops import multihead as _multihead
 from ..ops import norm as _norm
 from ..ops import pool as _pool
 from ..ops.bilinear import bilinear
@@ -20,7 +21,7 @@ from ..ops.index import one_hot
 from ..ops.linalg import linear
 from ..ops.shape import pad
 
-_FAMILIES = (_activation, _attention, _conv, _dropout, _embedding, _loss, _norm, _pool)
+_FAMILIES = (_activation, _attention, _conv, _dropout, _embedding, _loss, _multihead, _norm, _pool)
 
 __all__ = ["sigmoid", "tanh", "pad", "linear", "bilinear", "one_hot"]
 
