@@ -44,9 +44,10 @@ class _ConvNd(Module):
         groups: int = 1,
         bias: bool = True,
         padding_mode: str = "zeros",
-        output_padding=0,
         device=None,
         dtype=None,
+        *,
+        output_padding=0,
     ) -> None:
         super().__init__()
         n = self._dims
@@ -153,35 +154,6 @@ class Conv1d(_ConvNd):
 
     _dims = 1
 
-    def __init__(
-        self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups=1,
-        bias=True,
-        padding_mode="zeros",
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            0,
-            device,
-            dtype,
-        )
-
 
 class Conv2d(_ConvNd):
     """2-d convolution. Shape: ``(N, C_in, H, W)`` -> ``(N, C_out, H_out, W_out)``.
@@ -194,69 +166,11 @@ class Conv2d(_ConvNd):
 
     _dims = 2
 
-    def __init__(
-        self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups=1,
-        bias=True,
-        padding_mode="zeros",
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            0,
-            device,
-            dtype,
-        )
-
 
 class Conv3d(_ConvNd):
     """3-d convolution. Shape: ``(N, C_in, D, H, W)`` -> ``(N, C_out, D_out, H_out, W_out)``."""
 
     _dims = 3
-
-    def __init__(
-        self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups=1,
-        bias=True,
-        padding_mode="zeros",
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            0,
-            device,
-            dtype,
-        )
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -289,9 +203,9 @@ class _ConvTransposeNd(_ConvNd):
             groups,
             bias,
             padding_mode,
-            output_padding,
             device,
             dtype,
+            output_padding=output_padding,
         )
 
     def _output_padding(self, input, output_size) -> tuple:
