@@ -16,7 +16,6 @@ __all__ = [
     "data_of",
     "norm_dim",
     "norm_dims",
-    "shape_str",
     "broadcast_error",
     "broadcast_clash",
 ]
@@ -64,10 +63,6 @@ def binary_arrays(op: str, a, b):
     td = td.astype(dt)
     s = dt.type(s)
     return (td, s) if tensor_first else (s, td)
-
-
-def shape_str(shape) -> str:
-    return str(tuple(shape))
 
 
 _ORDINALS = ("first", "second", "third", "fourth")
