@@ -202,7 +202,7 @@ class _Classes(NamedTuple):
 
 def _prepare_classes(op: str, y: np.ndarray, n_classes: int, weight, ignore_index: int, dtype) -> _Classes:
     if y.size:
-        lo, hi = y.min(), y.max()
+        lo, hi = np.minimum.reduce(y, axis=None), np.maximum.reduce(y, axis=None)  # no Python-level wrappers
     else:
         lo = hi = 0
     mask = None
@@ -231,17 +231,31 @@ def _prepare_classes(op: str, y: np.ndarray, n_classes: int, weight, ignore_inde
     return _Classes(y, None, None, float(y.size))
 
 
+_ROWS: dict = {}
+
+
+def _rows(n: int) -> np.ndarray:
+    """``arange(n)`` for row indexing, kept per ``n`` (read-only): the batch size rarely changes."""
+    r = _ROWS.get(n)
+    if r is None:
+        if len(_ROWS) > 64:
+            _ROWS.clear()
+        r = _ROWS[n] = np.arange(n)
+        r.flags.writeable = False
+    return r
+
+
 def _take_class(a: np.ndarray, index: np.ndarray) -> np.ndarray:
     """``a[i, index[i, ...], ...]`` for ``a`` of shape (N, C, d1, ...)."""
     if a.ndim == 2:
-        return a[np.arange(a.shape[0]), index]
+        return a[_rows(a.shape[0]), index]
     return np.take_along_axis(a, index[:, None], 1)[:, 0]
 
 
 def _add_at_class(a: np.ndarray, index: np.ndarray, values) -> None:
     """``a[i, index[i, ...], ...] += values[i, ...]`` in place (one class per position: no collisions)."""
     if a.ndim == 2:
-        a[np.arange(a.shape[0]), index] += values
+        a[_rows(a.shape[0]), index] += values
         return
     sel = index[:, None]
     values = np.broadcast_to(values, index.shape)[:, None]
@@ -335,9 +349,9 @@ class CrossEntropy(Function):
         if spec.reduction == "none":
             out = loss.reshape(()) if spec.unbatched else loss
         elif spec.reduction == "sum":
-            out = loss.sum()
+            out = np.add.reduce(loss, axis=None)
         else:
-            out = loss.sum() / x.dtype.type(total) if total else np.nan  # nothing counted: nan, as PyTorch
+            out = np.add.reduce(loss, axis=None) / x.dtype.type(total) if total else np.nan  # nothing counted: nan
         return np.asarray(out, input.data.dtype)
 
     @staticmethod
