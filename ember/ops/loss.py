@@ -551,6 +551,31 @@ def cross_entropy(
     for nothing) or class probabilities of the input's shape. ``weight`` (C,) rescales each
     class; 'mean' then divides by the summed weights of the counted targets.
     """
+    if (
+        weight is None
+        and not label_smoothing
+        and size_average is None
+        and reduce is None
+        and (reduction == "mean" or reduction == "sum")
+        and isinstance(input, Tensor)
+        and isinstance(target, Tensor)
+    ):
+        x, y = input.data, target.data
+        if (
+            x.ndim == 2
+            and y.ndim == 1
+            and y.shape[0] == x.shape[0]
+            and y.dtype == np.int64
+            and (x.dtype == np.float32 or x.dtype == np.float64)
+            and x.flags.c_contiguous
+            and x.shape[0] >= 16  # below this the kernel's call overhead is not worth it
+        ):
+            return _FastCrossEntropy.apply(input, target, ignore_index, reduction == "mean")
+    return _cross_entropy(input, target, weight, size_average, ignore_index, reduce, reduction, label_smoothing)
+
+
+def _cross_entropy(input, target, weight, size_average, ignore_index, reduce, reduction, label_smoothing) -> Tensor:
+    """``cross_entropy`` for every case (the fast path above covers the common one)."""
     op = "cross_entropy"
     reduction = _reduction(op, reduction, size_average, reduce)
     _check_class_input(op, input)
@@ -574,6 +599,62 @@ def cross_entropy(
         target = None
     spec = _CESpec(classes, w, reduction, float(label_smoothing), len(shape) == 1)
     return CrossEntropy.apply(input, target, spec)
+
+
+class _FastCrossEntropy(Function):
+    """The usual classifier loss, ``(N, C)`` logits and int64 class indices with no weights or
+    smoothing, in one Numba pass that also leaves the softmax for backward.
+
+    Its first-order backward is ``(softmax - onehot) * g / count``; with ``create_graph``
+    the general ``cross_entropy`` is rebuilt as a graph and differentiated, so higher
+    orders stay exact.
+    """
+
+    @staticmethod
+    def forward(ctx, input, target, ignore_index, mean):
+        from ..kernels.loss import cross_entropy_rows
+
+        x = input.data
+        probs = np.empty(x.shape, x.dtype)
+        total, counted, bad = cross_entropy_rows(x, target.data, ignore_index, probs)
+        if bad >= 0:
+            c = x.shape[1]
+            raise IndexError(
+                f"cross_entropy: target class index {int(target.data[bad])} is out of range for an input with {c} "
+                f"classes (expected 0 <= index < {c}, or ignore_index={ignore_index})"
+            )
+        ctx.probs = probs
+        ctx.meta = (ignore_index, mean, counted)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(input, target)
+        if mean:
+            return np.asarray(total / counted if counted else np.nan, x.dtype)
+        return np.asarray(total, x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        ignore_index, mean, counted = ctx.meta
+        input, target = ctx.saved_tensors
+        probs = ctx.probs
+        if _grad_state.enabled or probs is None:
+            # create_graph, or a second backward through a retained graph (the softmax was used
+            # up in place): differentiate the general form, built as a graph
+            from ..autograd import grad
+            from ..autograd.grad_mode import enable_grad
+
+            with enable_grad():
+                loss = _cross_entropy(input, target, None, None, ignore_index, None, "mean" if mean else "sum", 0.0)
+                return grad(loss, input, g, create_graph=_grad_state.enabled)[0], None, None, None
+        ctx.probs = None
+        y = target.data
+        keep = y != ignore_index
+        if keep.all():
+            probs[_rows(y.shape[0]), y] -= 1.0
+        else:
+            probs[_rows(y.shape[0])[keep], y[keep]] -= 1.0
+        coef = (1.0 / counted if counted else 0.0) if mean else 1.0
+        probs *= (g.data * coef).astype(probs.dtype, copy=False)
+        return Tensor(probs), None, None, None
 
 
 # ---------------------------------------------------------------------- nll
