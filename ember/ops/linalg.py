@@ -203,28 +203,25 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
     return MatMul.apply(input, vec)
 
 
+def _vector_dot(op: str, a: Tensor, b: Tensor) -> Tensor:
+    _need_ndim(op, (1, 1), a, b)
+    if a.shape[0] != b.shape[0]:
+        raise ShapeError(
+            f"{op}: cannot multiply {a.shape} by {b.shape}: dimension 0 of the first ({a.shape[0]}) "
+            f"must equal dimension 0 of the second ({b.shape[0]})"
+        )
+    _same_dtype(op, a, b)
+    return MatMul.apply(a, b)
+
+
 def dot(input: Tensor, tensor: Tensor) -> Tensor:
     """Inner product of two 1-d tensors of the same length."""
-    _need_ndim("dot", (1, 1), input, tensor)
-    if input.shape[0] != tensor.shape[0]:
-        raise ShapeError(
-            f"dot: cannot multiply {input.shape} by {tensor.shape}: dimension 0 of the first ({input.shape[0]}) "
-            f"must equal dimension 0 of the second ({tensor.shape[0]})"
-        )
-    _same_dtype("dot", input, tensor)
-    return MatMul.apply(input, tensor)
+    return _vector_dot("dot", input, tensor)
 
 
 def vdot(input: Tensor, other: Tensor) -> Tensor:
     """``dot`` with the first argument conjugated; the same as ``dot`` for real tensors."""
-    _need_ndim("vdot", (1, 1), input, other)
-    if input.shape[0] != other.shape[0]:
-        raise ShapeError(
-            f"vdot: cannot multiply {input.shape} by {other.shape}: dimension 0 of the first ({input.shape[0]}) "
-            f"must equal dimension 0 of the second ({other.shape[0]})"
-        )
-    _same_dtype("vdot", input, other)
-    return MatMul.apply(input, other)
+    return _vector_dot("vdot", input, other)
 
 
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
