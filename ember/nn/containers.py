@@ -143,8 +143,40 @@ class ModuleList(Module):
         raise NotImplementedError("ModuleList has no forward(): iterate over it in your own forward")
 
 
-class ModuleDict(Module):
+class _NamedStore:
+    """The dict protocol of ModuleDict/ParameterDict over their registry (``_modules`` or ``_parameters``)."""
+
+    _store_name = ""
+
+    def _store(self) -> dict:
+        return self.__dict__[self._store_name]
+
+    def __delitem__(self, key: str) -> None:
+        del self._store()[key]
+
+    def __len__(self) -> int:
+        return len(self._store())
+
+    def __iter__(self):
+        return iter(self._store())
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._store()
+
+    def keys(self):
+        return self._store().keys()
+
+    def values(self):
+        return self._store().values()
+
+    def items(self):
+        return self._store().items()
+
+
+class ModuleDict(_NamedStore, Module):
     """A dict of modules whose parameters are registered, in insertion order."""
+
+    _store_name = "_modules"
 
     def __init__(self, modules=None) -> None:
         super().__init__()
@@ -156,27 +188,6 @@ class ModuleDict(Module):
 
     def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, module)
-
-    def __delitem__(self, key: str) -> None:
-        del self._modules[key]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def values(self):
-        return self._modules.values()
-
-    def items(self):
-        return self._modules.items()
 
     def pop(self, key: str) -> Module:
         return self._modules.pop(key)
@@ -240,8 +251,10 @@ class ParameterList(Module):
         )
 
 
-class ParameterDict(Module):
+class ParameterDict(_NamedStore, Module):
     """A dict of parameters, registered under their keys."""
+
+    _store_name = "_parameters"
 
     def __init__(self, parameters=None) -> None:
         super().__init__()
@@ -253,27 +266,6 @@ class ParameterDict(Module):
 
     def __setitem__(self, key: str, value) -> None:
         self.register_parameter(key, _as_parameter(value))
-
-    def __delitem__(self, key: str) -> None:
-        del self._parameters[key]
-
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def values(self):
-        return self._parameters.values()
-
-    def items(self):
-        return self._parameters.items()
 
     def update(self, parameters) -> None:
         items = parameters.items() if hasattr(parameters, "items") else parameters
