@@ -304,7 +304,7 @@ class Tensor:
                 seed.flags.writeable = False  # shared: read-only, so it is copied before anyone keeps it
                 if seed.ndim == 0:
                     _ONES[self.data.dtype] = seed
-            _run_backward((self,), (Tensor(seed),), bool(retain_graph or create_graph), create_graph)
+            _run_backward_from(self, Tensor(seed), bool(retain_graph or create_graph), create_graph)
             return
         _autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
@@ -657,10 +657,16 @@ def _arithmetic(ufunc, name: str, reflected: bool):
             od = other.data
             if sd.dtype is od.dtype and sd.dtype.kind == "f":
                 try:
-                    if not _grad_state.enabled or not (self.requires_grad or other.requires_grad):
+                    if not _grad_state.enabled:
                         return Tensor(ufunc(od, sd) if reflected else ufunc(sd, od))
-                    # recorded: straight to the op's Function (the public function adds only checks)
-                    return function.apply(other, self) if reflected else function.apply(self, other)
+                    sr = self.requires_grad
+                    orq = other.requires_grad
+                    if not (sr or orq):
+                        return Tensor(ufunc(od, sd) if reflected else ufunc(sd, od))
+                    # recorded: the op's node made directly (what its forward would save)
+                    if reflected:
+                        return _record_pair(function, other, self, ufunc(od, sd), orq, sr, keep)
+                    return _record_pair(function, self, other, ufunc(sd, od), sr, orq, keep)
                 except ValueError:
                     pass  # the public function below raises the op's own error message
         elif other.__class__ is float or other.__class__ is int:
@@ -673,6 +679,13 @@ def _arithmetic(ufunc, name: str, reflected: bool):
         return full(other, self) if reflected else full(self, other)
 
     function = {"add": _ops_ew.Add, "sub": _ops_ew.Sub, "mul": _ops_ew.Mul, "div": _ops_ew.Div}[name]
+    # what the op's forward keeps for backward
+    keep = {
+        "add": _function.KEEP_NONE,
+        "sub": _function.KEEP_NONE,
+        "mul": _function.KEEP_CROSS,
+        "div": _function.KEEP_DIVISOR,
+    }[name]
     if ufunc is np.true_divide:  # 1/0 gives inf silently, as in PyTorch
 
         def op(self, other):
@@ -726,7 +739,9 @@ def _normalize_dim(dim: int, ndim: int, op: str) -> int:
 
 
 from . import autograd as _autograd  # noqa: E402
-from .autograd.engine import run_backward as _run_backward  # noqa: E402
+from .autograd import function as _function  # noqa: E402
+from .autograd.engine import run_backward_from as _run_backward_from  # noqa: E402
+from .autograd.function import record_pair as _record_pair  # noqa: E402
 from .ops import elementwise as _ops_ew  # noqa: E402
 from .ops import linalg as _ops_linalg  # noqa: E402
 from .ops import methods as _ops_methods  # noqa: E402

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import AutogradError, ShapeError
 from .grad_mode import state as _grad_state
 
-__all__ = ["run_backward"]
+__all__ = ["run_backward", "run_backward_from"]
 
 
 def run_backward(
@@ -108,24 +108,13 @@ def run_backward(
                 if results.__class__ is not tuple:
                     results = (results,)
                 if len(results) != len(fn.needs_input_grad):
-                    raise AutogradError(
-                        f"{fn.name()}.backward returned {len(results)} gradients, "
-                        f"expected {len(fn.needs_input_grad)} (one per forward input)"
-                    )
+                    raise _n_results_error(fn, results)
                 for i, target, nr, shape, dtype in grad_edges:
                     g = results[i]
                     if g is None:
                         continue
-                    if g.__class__ is not Tensor:
-                        g = g if isinstance(g, Tensor) else Tensor(np.asarray(g))
-                    gd = g.data
-                    if gd.shape != shape:
-                        g = sum_to_shape(g, shape, fn)
-                        gd = g.data
-                    if gd.dtype != dtype:
-                        g = g.to(dtype)
-                    if anomaly and not np.all(np.isfinite(g.data)):
-                        raise AutogradError(f"{fn.name()} returned a gradient with NaN or infinite values")
+                    if g.__class__ is not Tensor or g.data.shape != shape or g.data.dtype != dtype or anomaly:
+                        g = _conform(g, shape, dtype, fn, anomaly)
                     if nr < 0:
                         if plain_sink and target._hooks is None:
                             _accumulate_grad(target, g, create_graph, handed)
@@ -148,6 +137,96 @@ def run_backward(
     return captured
 
 
+def run_backward_from(root, grad, retain_graph: bool, create_graph: bool) -> None:
+    """``root.backward(grad)`` for a non-leaf ``root``: accumulate into the leaves' ``.grad``.
+
+    A graph that is a simple chain (each node feeds at most one other node, with
+    no hooks, retained gradients or several outputs on the way; ``loss =
+    f(g(h(w)))`` and the like) is walked in order without the bookkeeping of
+    the general engine, with the same results.
+    """
+    fn = root.grad_fn
+    nodes = []
+    while True:
+        if fn._hooks is not None or fn._retained is not None or fn._out_meta is not None:
+            run_backward((root,), (grad,), retain_graph, create_graph)
+            return
+        nodes.append(fn)
+        nxt = None
+        for e in fn.grad_edges:
+            if e[2] >= 0:
+                if nxt is not None:
+                    run_backward((root,), (grad,), retain_graph, create_graph)
+                    return
+                nxt = e[1]
+        if nxt is None:
+            break
+        fn = nxt
+    handed = {id(grad.data)}
+    prev_mode = _grad_state.enabled
+    _grad_state.enabled = create_graph
+    anomaly = _grad_state.anomaly
+    g = grad
+    try:
+        for fn in nodes:
+            grad_edges = fn.grad_edges
+            if grad_edges:
+                results = fn.fn.backward(fn, g)
+                if results.__class__ is not tuple:
+                    results = (results,)
+                if len(results) != len(fn.needs_input_grad):
+                    raise _n_results_error(fn, results)
+                g = None
+                for i, target, nr, shape, dtype in grad_edges:
+                    r = results[i]
+                    if r is None:
+                        continue
+                    if r.__class__ is not Tensor or r.data.shape != shape or r.data.dtype != dtype or anomaly:
+                        r = _conform(r, shape, dtype, fn, anomaly)
+                    if nr >= 0:
+                        g = r
+                    elif target._hooks is None:
+                        _accumulate_grad(target, r, create_graph, handed)
+                    else:
+                        _accumulate_grad(target, _leaf_hooks(target, r), create_graph, handed)
+            else:
+                g = None
+            if not retain_graph and (fn._saved is not None or fn._out_data is not None):
+                fn.release()
+            if g is None:
+                break  # the rest of the chain gets no gradient
+    finally:
+        _grad_state.enabled = prev_mode
+
+
+def _conform(g, shape, dtype, fn, anomaly: bool):
+    """A gradient that a backward returned for an input: a tensor of the input's shape and dtype."""
+    if g.__class__ is not Tensor:
+        g = g if isinstance(g, Tensor) else Tensor(np.asarray(g))
+    if g.data.shape != shape:
+        g = sum_to_shape(g, shape, fn)
+    if g.data.dtype != dtype:
+        g = g.to(dtype)
+    if anomaly and not np.all(np.isfinite(g.data)):
+        raise AutogradError(f"{fn.name()} returned a gradient with NaN or infinite values")
+    return g
+
+
+def _n_results_error(fn, results) -> AutogradError:
+    return AutogradError(
+        f"{fn.name()}.backward returned {len(results)} gradients, "
+        f"expected {len(fn.needs_input_grad)} (one per forward input)"
+    )
+
+
+def _leaf_hooks(t, g):
+    for hook in t._hooks:
+        r = hook(g)
+        if r is not None:
+            g = r
+    return g
+
+
 class _Sink:
     """Where leaf gradients go: into ``.grad``, or captured for ``autograd.grad``."""
 
@@ -161,10 +240,7 @@ class _Sink:
 
 def _deliver_leaf(sink, t, g) -> None:
     if t._hooks:
-        for hook in t._hooks:
-            r = hook(g)
-            if r is not None:
-                g = r
+        g = _leaf_hooks(t, g)
     captured = sink.captured
     if captured is not None:
         i = sink.capture_leaf.get(id(t))

@@ -26,7 +26,8 @@ class Node:
     they change): creating a node is on the path of every recorded op.
     """
 
-    __slots__ = ("fn", "grad_edges", "needs_input_grad", "__dict__", "__weakref__")
+    # ``scalars`` and ``meta`` are what most ops keep besides tensors: slots spare them a ``__dict__``
+    __slots__ = ("fn", "grad_edges", "needs_input_grad", "scalars", "meta", "__dict__", "__weakref__")
 
     _saved = None
     _versions = None
@@ -236,6 +237,59 @@ def _apply_recorded(cls, args, kwargs):
         ctx._out_data = result.data
         ctx._out_vc = (result._vc, result._vc[0])
     return result
+
+
+def record_pair(cls, a, b, out, na: bool, nb: bool, keep: int):
+    """The output of ``cls`` on tensors ``a`` and ``b`` (``out``, computed by the caller), recorded.
+
+    The operators' fast path for two tensors of one floating dtype: it makes the
+    same node as ``cls.apply(a, b)`` without the generic argument handling.
+    ``keep`` says what that forward keeps for backward (with the versions):
+    ``KEEP_NONE``; ``KEEP_CROSS``, ``a`` if ``b`` needs a gradient and ``b`` if
+    ``a`` does (a product); ``KEEP_DIVISOR``, ``a`` if ``b`` needs one, and ``b``.
+    """
+    ctx = Node(cls)
+    ctx.needs_input_grad = (na, nb)
+    if na:
+        d = a.data
+        fn = a.grad_fn
+        ea = (0, a, -1, d.shape, d.dtype) if fn is None else (0, fn, a._output_nr, d.shape, d.dtype)
+    if nb:
+        d = b.data
+        fn = b.grad_fn
+        eb = (1, b, -1, d.shape, d.dtype) if fn is None else (1, fn, b._output_nr, d.shape, d.dtype)
+        ctx.grad_edges = (ea, eb) if na else (eb,)
+    else:
+        ctx.grad_edges = (ea,)
+    if keep:
+        sa = a if nb else None
+        sb = b if na or keep == KEEP_DIVISOR else None
+        ctx._saved = (sa, sb)
+        ctx._versions = (None if sa is None else a._vc[0], None if sb is None else b._vc[0])
+        ctx.scalars = _NO_SCALARS
+    return Tensor(out, True, ctx, 0)
+
+
+def record_one(cls, a, out, needs: tuple, meta):
+    """The output of ``cls`` on tensor ``a`` (``out``, computed by the caller), recorded with ``ctx.meta``.
+
+    The fast path of ops whose first input is the only one with a gradient:
+    ``needs`` is the node's ``needs_input_grad`` (one flag per input of
+    ``cls.forward``, the first one True).
+    """
+    ctx = Node(cls)
+    ctx.needs_input_grad = needs
+    d = a.data
+    fn = a.grad_fn
+    ctx.grad_edges = ((0, a, -1, d.shape, d.dtype),) if fn is None else ((0, fn, a._output_nr, d.shape, d.dtype),)
+    ctx.meta = meta
+    return Tensor(out, True, ctx, 0)
+
+
+KEEP_NONE = 0
+KEEP_CROSS = 1
+KEEP_DIVISOR = 2
+_NO_SCALARS = (None, None)
 
 
 def _wrap_unrecorded(cls, out, args):

@@ -15,7 +15,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import dtypes as _dt
-from ..autograd.function import Function
+from ..autograd.function import Function, record_one
 from ..autograd.grad_mode import state as _grad_state
 from ..errors import AutogradError, DTypeError, ShapeError
 from ..tensor import Tensor
@@ -69,6 +69,9 @@ return_types["aminmax"] = namedtuple("aminmax", ["min", "max"])
 
 
 # ---------------------------------------------------------------------- helpers
+_ALL_DIMS = tuple(tuple(range(n)) for n in range(65))  # dim=None: every axis (NumPy allows up to 64)
+
+
 def _dim_error(op: str, dim, shape) -> IndexError:
     n = len(shape) or 1
     return IndexError(
@@ -81,7 +84,7 @@ def _dims(dim, shape: tuple, op: str) -> tuple:
     """``dim`` (None, int or sequence; empty means all) as a sorted tuple of non-negative axes."""
     ndim = len(shape)
     if dim is None:
-        return tuple(range(ndim))
+        return _ALL_DIMS[ndim]
     n = ndim or 1
     if isinstance(dim, (int, np.integer)):
         if not -n <= dim < n:
@@ -344,9 +347,21 @@ class Sum(Function):
         return expand_reduced(g, shape, dims, keepdim), None, None, None
 
 
+_SUM_NEEDS = (True, False, False, False)
+
+
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
     """Sum over ``dim`` (all elements by default); bool and int sum to int64."""
-    dims = _dims(dim, input.data.shape, "sum")
+    x = input.data
+    if dim is None and dtype is None and not keepdim and x.dtype.kind == "f" and x.dtype.itemsize >= 4:
+        # the whole tensor (the usual loss): Sum's forward, its node made directly
+        dims = _ALL_DIMS[x.ndim]
+        out = np.empty((), x.dtype)
+        np.add.reduce(x, axis=dims, out=out)
+        if input.requires_grad and _grad_state.enabled:
+            return record_one(Sum, input, out, _SUM_NEEDS, (x.shape, dims, False))
+        return Tensor(out)
+    dims = _dims(dim, x.shape, "sum")
     return Sum.apply(input, dims, keepdim, None if dtype is None else _dt.to_dtype(dtype))
 
 
