@@ -328,6 +328,11 @@ def _accumulate_grad(t, g, create_graph, handed):
         gd = t.grad.data
         if gd.shape != g.data.shape:
             raise ShapeError(f"cannot accumulate gradient of shape {g.data.shape} into .grad of shape {gd.shape}")
+        if id(gd) in handed:
+            # .grad took a gradient of this pass as it was, which the graph may still be
+            # passing on to other nodes (``w + f(w)``): adding in place would change it there
+            t.grad = Tensor(gd + g.data)
+            return
         np.add(gd, g.data, out=gd)
         t.grad._vc[0] += 1
 
