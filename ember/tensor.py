@@ -267,6 +267,7 @@ class Tensor:
         import weakref
 
         fn = self.grad_fn
+        fn.chain_link = False  # the engine's general walk handles retained gradients
         if fn._retained is None:
             fn._retained = {}
         fn._retained[self._output_nr] = weakref.ref(self)
@@ -286,6 +287,7 @@ class Tensor:
                 self._hooks = []
             hooks = self._hooks
         else:
+            fn.chain_link = False  # the engine's general walk runs node hooks
             if fn._hooks is None:
                 fn._hooks = {}
             hooks = fn._hooks.setdefault(self._output_nr, [])
@@ -304,7 +306,7 @@ class Tensor:
                 seed.flags.writeable = False  # shared: read-only, so it is copied before anyone keeps it
                 if seed.ndim == 0:
                     _ONES[self.data.dtype] = seed
-            _run_backward_from(self, Tensor(seed), bool(retain_graph or create_graph), create_graph)
+            _run_backward_from(self, new_tensor(seed, False, None, 0), bool(retain_graph or create_graph), create_graph)
             return
         _autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
@@ -643,6 +645,27 @@ class Tensor:
         return _ops_index.getitem(self, key)
 
 
+_new_object = object.__new__
+
+
+def new_tensor(data: np.ndarray, requires_grad: bool, grad_fn, output_nr: int) -> Tensor:
+    """``Tensor(data, requires_grad, grad_fn, output_nr)`` for an exact ndarray that needs no checks.
+
+    Ops make a tensor per call: this skips ``__init__``'s conversions and checks,
+    and the cost of calling a class (about a third of making a tensor).
+    """
+    t = _new_object(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = requires_grad
+    t.grad_fn = grad_fn
+    t._output_nr = output_nr
+    t._vc = [0]
+    t._base = None
+    t._hooks = None
+    return t
+
+
 def _arithmetic(ufunc, name: str, reflected: bool):
     """A Python operator method with a fast path when no graph is recorded.
 
@@ -658,11 +681,11 @@ def _arithmetic(ufunc, name: str, reflected: bool):
             if sd.dtype is od.dtype and sd.dtype.kind == "f":
                 try:
                     if not _grad_state.enabled:
-                        return Tensor(ufunc(od, sd) if reflected else ufunc(sd, od))
+                        return new_tensor(ufunc(od, sd) if reflected else ufunc(sd, od), False, None, 0)
                     sr = self.requires_grad
                     orq = other.requires_grad
                     if not (sr or orq):
-                        return Tensor(ufunc(od, sd) if reflected else ufunc(sd, od))
+                        return new_tensor(ufunc(od, sd) if reflected else ufunc(sd, od), False, None, 0)
                     # recorded: the op's node made directly (what its forward would save)
                     if reflected:
                         return _record_pair(function, other, self, ufunc(od, sd), orq, sr, keep)
@@ -673,7 +696,7 @@ def _arithmetic(ufunc, name: str, reflected: bool):
             sd = self.data
             if sd.dtype.kind == "f":
                 if not _grad_state.enabled or not self.requires_grad:
-                    return Tensor(ufunc(other, sd) if reflected else ufunc(sd, other))
+                    return new_tensor(ufunc(other, sd) if reflected else ufunc(sd, other), False, None, 0)
                 return function.apply(other, self) if reflected else function.apply(self, other)
         full = getattr(_ops_ew, name)
         return full(other, self) if reflected else full(self, other)

@@ -26,6 +26,7 @@ def run_backward(
     create_graph: bool = False,
     inputs=None,
     accumulate: bool = True,
+    _handed: set | None = None,
 ):
     """Backpropagate ``root_grads`` from ``roots``.
 
@@ -35,6 +36,8 @@ def run_backward(
     """
     buffers = {}  # node -> list of gradients, one per output
     sink = _Sink(create_graph)
+    if _handed is not None:  # arrays that leaves took earlier in the same pass
+        sink.handed = _handed
     if inputs is not None:
         if accumulate:
             sink.accumulate_only = {id(t) for t in inputs}
@@ -140,61 +143,58 @@ def run_backward(
 def run_backward_from(root, grad, retain_graph: bool, create_graph: bool) -> None:
     """``root.backward(grad)`` for a non-leaf ``root``: accumulate into the leaves' ``.grad``.
 
-    A graph that is a simple chain (each node feeds at most one other node, with
-    no hooks, retained gradients or several outputs on the way; ``loss =
-    f(g(h(w)))`` and the like) is walked in order without the bookkeeping of
-    the general engine, with the same results.
+    Where the graph is a simple chain (each node a ``chain_link``: it feeds at
+    most one other node and has no hooks, retained gradients or several
+    outputs; ``loss = f(g(h(w)))`` and the like), it is walked in order without
+    the bookkeeping of the general engine, which takes over from the first node
+    that is not a link, with the same results.
     """
     fn = root.grad_fn
-    nodes = []
-    while True:
-        if fn._hooks is not None or fn._retained is not None or fn._out_meta is not None:
-            run_backward((root,), (grad,), retain_graph, create_graph)
-            return
-        nodes.append(fn)
-        nxt = None
-        for e in fn.grad_edges:
-            if e[2] >= 0:
-                if nxt is not None:
-                    run_backward((root,), (grad,), retain_graph, create_graph)
-                    return
-                nxt = e[1]
-        if nxt is None:
-            break
-        fn = nxt
+    if not fn.chain_link:
+        run_backward((root,), (grad,), retain_graph, create_graph)
+        return
     handed = {id(grad.data)}
     prev_mode = _grad_state.enabled
     _grad_state.enabled = create_graph
     anomaly = _grad_state.anomaly
     g = grad
     try:
-        for fn in nodes:
+        while True:
             grad_edges = fn.grad_edges
+            nxt = None
             if grad_edges:
                 results = fn.fn.backward(fn, g)
                 if results.__class__ is not tuple:
                     results = (results,)
                 if len(results) != len(fn.needs_input_grad):
                     raise _n_results_error(fn, results)
-                g = None
                 for i, target, nr, shape, dtype in grad_edges:
                     r = results[i]
                     if r is None:
                         continue
-                    if r.__class__ is not Tensor or r.data.shape != shape or r.data.dtype != dtype or anomaly:
+                    if r.__class__ is Tensor and not anomaly:
+                        rd = r.data
+                        if rd.shape != shape or (rd.dtype is not dtype and rd.dtype != dtype):
+                            r = _conform(r, shape, dtype, fn, anomaly)
+                    else:
                         r = _conform(r, shape, dtype, fn, anomaly)
                     if nr >= 0:
                         g = r
+                        nxt = target
+                        nxt_nr = nr
                     elif target._hooks is None:
                         _accumulate_grad(target, r, create_graph, handed)
                     else:
                         _accumulate_grad(target, _leaf_hooks(target, r), create_graph, handed)
-            else:
-                g = None
             if not retain_graph and (fn._saved is not None or fn._out_data is not None):
                 fn.release()
-            if g is None:
-                break  # the rest of the chain gets no gradient
+            if nxt is None:
+                return  # the end of the chain, or the rest gets no gradient
+            fn = nxt
+            if not fn.chain_link:
+                # only through here is the rest of the graph reached: the general engine takes it
+                run_backward((Tensor(g.data, True, fn, nxt_nr),), (g,), retain_graph, create_graph, _handed=handed)
+                return
     finally:
         _grad_state.enabled = prev_mode
 

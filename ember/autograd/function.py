@@ -26,8 +26,10 @@ class Node:
     they change): creating a node is on the path of every recorded op.
     """
 
-    # ``scalars`` and ``meta`` are what most ops keep besides tensors: slots spare them a ``__dict__``
-    __slots__ = ("fn", "grad_edges", "needs_input_grad", "scalars", "meta", "__dict__", "__weakref__")
+    # ``scalars`` and ``meta`` are what most ops keep besides tensors: slots spare them a ``__dict__``.
+    # ``chain_link``: the node feeds at most one other node and has no hooks, retained
+    # gradients or several outputs (the engine walks a chain of such nodes in order)
+    __slots__ = ("fn", "grad_edges", "needs_input_grad", "scalars", "meta", "chain_link", "__dict__", "__weakref__")
 
     _saved = None
     _versions = None
@@ -41,6 +43,7 @@ class Node:
     def __init__(self, fn) -> None:
         self.fn = fn
         self.grad_edges = ()  # (input index, target, output_nr or -1 for a leaf, shape, dtype)
+        self.chain_link = False
 
     @property
     def edges(self) -> tuple:
@@ -204,16 +207,22 @@ def _apply_recorded(cls, args, kwargs):
     ctx = Node(cls)
     needs = []
     grad_edges = []
+    links = 0
     i = 0
     for a in args:
         if (a.__class__ is Tensor or isinstance(a, Tensor)) and a.requires_grad:
             needs.append(True)
             fn = a.grad_fn
             d = a.data
-            grad_edges.append((i, a, -1, d.shape, d.dtype) if fn is None else (i, fn, a._output_nr, d.shape, d.dtype))
+            if fn is None:
+                grad_edges.append((i, a, -1, d.shape, d.dtype))
+            else:
+                grad_edges.append((i, fn, a._output_nr, d.shape, d.dtype))
+                links += 1
         else:
             needs.append(False)
         i += 1
+    ctx.chain_link = links <= 1
     # known before forward runs, so forward can save only what backward will need
     ctx.needs_input_grad = tuple(needs)
     _grad_state.enabled = False
@@ -225,9 +234,10 @@ def _apply_recorded(cls, args, kwargs):
     if out.__class__ is np.ndarray:
         if out.dtype.kind not in "fc":  # integer outputs (indices) carry no gradient
             return Tensor(out)
-        result = Tensor(out, True, ctx, 0)
+        result = new_tensor(out, True, ctx, 0)
     elif out.__class__ is tuple:
         ctx._out_meta = tuple((o.shape, o.dtype) for o in out)
+        ctx.chain_link = False
         return tuple(_wrap_output(o, ctx, i) for i, o in enumerate(out))
     else:
         result = _wrap_output(out, ctx, 0)
@@ -248,26 +258,34 @@ def record_pair(cls, a, b, out, na: bool, nb: bool, keep: int):
     ``KEEP_NONE``; ``KEEP_CROSS``, ``a`` if ``b`` needs a gradient and ``b`` if
     ``a`` does (a product); ``KEEP_DIVISOR``, ``a`` if ``b`` needs one, and ``b``.
     """
-    ctx = Node(cls)
+    ctx = _new_object(Node)  # Node(cls) without the cost of calling a class
+    ctx.fn = cls
     ctx.needs_input_grad = (na, nb)
+    fa = None
     if na:
         d = a.data
-        fn = a.grad_fn
-        ea = (0, a, -1, d.shape, d.dtype) if fn is None else (0, fn, a._output_nr, d.shape, d.dtype)
+        fa = a.grad_fn
+        ea = (0, a, -1, d.shape, d.dtype) if fa is None else (0, fa, a._output_nr, d.shape, d.dtype)
     if nb:
         d = b.data
         fn = b.grad_fn
-        eb = (1, b, -1, d.shape, d.dtype) if fn is None else (1, fn, b._output_nr, d.shape, d.dtype)
+        if fn is None:
+            eb = (1, b, -1, d.shape, d.dtype)
+            ctx.chain_link = True
+        else:
+            eb = (1, fn, b._output_nr, d.shape, d.dtype)
+            ctx.chain_link = fa is None
         ctx.grad_edges = (ea, eb) if na else (eb,)
     else:
         ctx.grad_edges = (ea,)
+        ctx.chain_link = True
     if keep:
         sa = a if nb else None
         sb = b if na or keep == KEEP_DIVISOR else None
         ctx._saved = (sa, sb)
         ctx._versions = (None if sa is None else a._vc[0], None if sb is None else b._vc[0])
         ctx.scalars = _NO_SCALARS
-    return Tensor(out, True, ctx, 0)
+    return new_tensor(out, True, ctx, 0)
 
 
 def record_one(cls, a, out, needs: tuple, meta):
@@ -277,13 +295,15 @@ def record_one(cls, a, out, needs: tuple, meta):
     ``needs`` is the node's ``needs_input_grad`` (one flag per input of
     ``cls.forward``, the first one True).
     """
-    ctx = Node(cls)
+    ctx = _new_object(Node)
+    ctx.fn = cls
     ctx.needs_input_grad = needs
     d = a.data
     fn = a.grad_fn
     ctx.grad_edges = ((0, a, -1, d.shape, d.dtype),) if fn is None else ((0, fn, a._output_nr, d.shape, d.dtype),)
+    ctx.chain_link = True
     ctx.meta = meta
-    return Tensor(out, True, ctx, 0)
+    return new_tensor(out, True, ctx, 0)
 
 
 KEEP_NONE = 0
@@ -294,7 +314,7 @@ _NO_SCALARS = (None, None)
 
 def _wrap_unrecorded(cls, out, args):
     if out.__class__ is np.ndarray:
-        result = Tensor(out)
+        result = new_tensor(out, False, None, 0)
     elif out.__class__ is tuple:
         return tuple(o if isinstance(o, Tensor) else Tensor(o) for o in out)
     elif isinstance(out, Tensor):
@@ -323,4 +343,6 @@ def _wrap_output(o, ctx, i):
     return Tensor(o, True, ctx, i)
 
 
-from ..tensor import Tensor  # noqa: E402
+from ..tensor import Tensor, new_tensor  # noqa: E402
+
+_new_object = object.__new__

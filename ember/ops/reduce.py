@@ -18,7 +18,7 @@ from .. import dtypes as _dt
 from ..autograd.function import Function, record_one
 from ..autograd.grad_mode import state as _grad_state
 from ..errors import AutogradError, DTypeError, ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, new_tensor
 from . import elementwise as _ew
 from ._util import broadcast_view
 
@@ -141,8 +141,8 @@ def expand_reduced(g: Tensor, in_shape: tuple, dims: tuple, keepdim: bool) -> Te
         gd = g.data
         if gd.size == 1:
             out = np.empty(in_shape, gd.dtype)
-            out.fill(gd.reshape(()))
-            return Tensor(out)
+            out.fill(gd.reshape(()) if gd.ndim else gd)
+            return new_tensor(out, False, None, 0)
         if not keepdim and dims:
             gd = gd.reshape(_keepdim_shape(in_shape, dims))
         return Tensor(broadcast_view(gd, in_shape))
@@ -360,7 +360,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
         np.add.reduce(x, axis=dims, out=out)
         if input.requires_grad and _grad_state.enabled:
             return record_one(Sum, input, out, _SUM_NEEDS, (x.shape, dims, False))
-        return Tensor(out)
+        return new_tensor(out, False, None, 0)
     dims = _dims(dim, x.shape, "sum")
     return Sum.apply(input, dims, keepdim, None if dtype is None else _dt.to_dtype(dtype))
 
