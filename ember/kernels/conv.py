@@ -45,7 +45,10 @@ def _valid_range(size_out, size_in, offset, stride):
 
 @njit(cache=True, nogil=True)
 def _plane_offset(n, c, batch, channels, size, channel_major):
-    """Flat offset of the ``(n, c)`` block of ``size`` elements in ``(N, C, ...)`` or ``(C, N, ...)`` memory."""
+    """Flat offset of the ``(n, c)`` block of ``size`` elements in ``(N, C, ...)`` or ``(C, N, ...)`` memory.
+
+    ``batch`` is the number of images the memory holds (the ``N`` of ``(C, N, ...)``).
+    """
     if channel_major:
         return uint64((c * batch + n) * size)
     return uint64((n * channels + c) * size)
@@ -84,11 +87,12 @@ def _copy_plane(image, cols, src, dst, height, width, out_height, h_lo, h_hi, w_
 
 
 @njit(cache=True, nogil=True)
-def im2col(image, cols, shape, kernel, out, stride, pad, dilation, image_channel_major, cols_batch_major):
+def im2col(image, cols, shape, kernel, out, stride, pad, dilation, image_channel_major, cols_batch_major, image_batch):
     """Fill ``cols[c, kd, kh, kw, n, od, oh, ow] = image[n, c, od*sd-pd+kd*dd, ...]`` (zero outside).
 
     ``image`` and ``cols`` are flat; ``shape`` is ``(N, C, D, H, W)``, ``kernel`` ``(KD, KH, KW)``,
-    ``out`` ``(OD, OH, OW)``.
+    ``out`` ``(OD, OH, OW)``. ``image_batch`` is the number of images in channel-major image memory
+    (``N`` itself, or more when ``image`` starts at image ``n0`` of a bigger batch: one chunk of it).
     """
     N, C, D, H, W = shape
     KD, KH, KW = kernel
@@ -116,7 +120,7 @@ def im2col(image, cols, shape, kernel, out, stride, pad, dilation, image_channel
                     count = uint64(w_hi - w_lo)
                     tap = (kd * KH + kh) * KW + kw
                     for n in range(N):
-                        plane = _plane_offset(n, c, N, C, plane_size, image_channel_major)
+                        plane = _plane_offset(n, c, image_batch, C, plane_size, image_channel_major)
                         block = _cols_offset(n, c, tap, N, C, taps, block_size, cols_batch_major)
                         for od in range(OD):
                             if merge_rows and d_lo <= od < d_hi and h_lo < h_hi:
@@ -156,7 +160,7 @@ def im2col(image, cols, shape, kernel, out, stride, pad, dilation, image_channel
 
 
 @njit(cache=True, nogil=True)
-def col2im(cols, image, shape, kernel, out, stride, pad, dilation, image_channel_major, cols_batch_major):
+def col2im(cols, image, shape, kernel, out, stride, pad, dilation, image_channel_major, cols_batch_major, image_batch):
     """Add ``cols[c, kd, kh, kw, n, od, oh, ow]`` into ``image[n, c, od*sd-pd+kd*dd, ...]`` (im2col's adjoint).
 
     Arguments as for ``im2col``; ``image`` must be zeroed (or hold what the sums add to) by the caller.
@@ -173,7 +177,7 @@ def col2im(cols, image, shape, kernel, out, stride, pad, dilation, image_channel
     usw = uint64(sw)
     for c in range(C):
         for n in range(N):
-            plane = _plane_offset(n, c, N, C, plane_size, image_channel_major)
+            plane = _plane_offset(n, c, image_batch, C, plane_size, image_channel_major)
             for kd in range(KD):
                 d_off = kd * dd - pd
                 d_lo, d_hi = _valid_range(OD, D, d_off, sd)
@@ -204,7 +208,7 @@ def warm_up(dtype=np.float32) -> None:
     """Compile (or load from the cache) both kernels for ``dtype``."""
     image = np.zeros(4, dtype)
     cols = np.zeros(4, dtype)
-    args = ((1, 1, 1, 2, 2), (1, 1, 1), (1, 2, 2), (1, 1, 1), (0, 0, 0), (1, 1, 1), False, False)
+    args = ((1, 1, 1, 2, 2), (1, 1, 1), (1, 2, 2), (1, 1, 1), (0, 0, 0), (1, 1, 1), False, False, 1)
     im2col(image, cols, *args)
     col2im(cols, image, *args)
 

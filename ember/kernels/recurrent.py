@@ -93,7 +93,7 @@ def _sigmoid_impl(x):
     return lambda x: 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(cache=True, fastmath=_FLAGS, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=_FLAGS, error_model="numpy")
 def lstm_forward_step(gates, hg, bias, c_prev, c, h):  # pragma: no cover - compiled
     """One LSTM step: ``gates = act(gates + hg + bias)`` in place, ``c = f c_prev + i g``, ``h = o tanh(c)``.
 
@@ -128,7 +128,7 @@ def lstm_forward_step(gates, hg, bias, c_prev, c, h):  # pragma: no cover - comp
             out[j] = gr[3 * H + j] * tanh(cj)
 
 
-@njit(cache=True, fastmath=_FLAGS, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=_FLAGS, error_model="numpy")
 def lstm_backward_step(dh_out, dh_rec, dc, gates, c, c_prev, dgates):  # pragma: no cover - compiled
     """The gradients of one LSTM step with respect to its gate pre-activations and ``c_prev``.
 
@@ -170,7 +170,7 @@ def lstm_backward_step(dh_out, dh_rec, dc, gates, c, c_prev, dgates):  # pragma:
             dcr[j] = tmp[j] * f
 
 
-@njit(cache=True, fastmath=_FLAGS, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=_FLAGS, error_model="numpy")
 def gru_forward_step(gates, hg, bias, bias_hn, h_prev, hn, h):  # pragma: no cover - compiled
     """One GRU step (PyTorch's form): ``n = tanh(x_n + r (W_hn h + b_hn))``, ``h = (1 - z) n + z h_prev``.
 
@@ -204,7 +204,7 @@ def gru_forward_step(gates, hg, bias, bias_hn, h_prev, hn, h):  # pragma: no cov
             gr[2 * H + j] = tmp[j]
 
 
-@njit(cache=True, fastmath=_FLAGS, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=_FLAGS, error_model="numpy")
 def gru_backward_step(dh_out, dh_direct, dh_mm, gates, hn, h_prev, dxg, dhg):  # pragma: no cover - compiled
     """The gradients of one GRU step with respect to its pre-activations and (in part) ``h_prev``.
 
@@ -247,7 +247,7 @@ def gru_backward_step(dh_out, dh_direct, dh_mm, gates, hn, h_prev, dxg, dhg):  #
             dhh[2 * H + j] = tmp[j] * r
 
 
-@njit(cache=True, fastmath=_FLAGS, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=_FLAGS, error_model="numpy")
 def rnn_forward_step(h, hg, bias, relu):  # pragma: no cover - compiled
     """One Elman step in place: ``h = act(h + hg + bias)``; h holds ``x W_ih^T`` on entry, hg ``h_prev W_hh^T``."""
     n = h.shape[0]
@@ -265,7 +265,7 @@ def rnn_forward_step(h, hg, bias, relu):  # pragma: no cover - compiled
                 hr[k] = tanh(hr[k] + gr[k] + bias[k])
 
 
-@njit(cache=True, fastmath=_FLAGS, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=_FLAGS, error_model="numpy")
 def rnn_backward_step(dh_out, dh_rec, h, dpre, relu):  # pragma: no cover - compiled
     """The gradient of one Elman step's pre-activation: ``(dh_out + dh_rec) * act'(h)``."""
     n = h.shape[0]

@@ -142,7 +142,9 @@ class _Scratch:
             self._mine[key] = weakref.ref(raw, lambda _, key=key: self._mine.pop(key, None))
         return raw.view(dtype).reshape(shape)
 
-    def give(self, a: np.ndarray) -> None:
+    def give(self, a) -> None:
+        if a is None:
+            return
         raw = a.base
         mine = self._mine.get(id(raw))
         if raw is None or mine is None or mine() is not raw:
@@ -167,7 +169,7 @@ def _im2col(x: np.ndarray, geo: _Geometry, bias_row: bool = False) -> np.ndarray
     rows, length = c * geo.taps, n * geo.positions
     cols = _scratch.take((rows + bias_row, length), x.dtype)
     image, channel_major = _kernel_image(x)
-    _kernels().im2col(image, cols.reshape(-1)[: rows * length], *_kernel_args(geo, n, c), channel_major, False)
+    _kernels().im2col(image, cols.reshape(-1)[: rows * length], *_kernel_args(geo, n, c), channel_major, False, n)
     if bias_row:
         cols[rows] = 1
     return cols
@@ -177,7 +179,7 @@ def _col2im(cols: np.ndarray, geo: _Geometry, n: int, c: int) -> np.ndarray:
     """Columns ``(C*K, N*P)`` -> ``(N, C, *image)``, summing the taps that land on one position."""
     image = np.zeros((n, c) + geo.image[3 - geo.nd :], cols.dtype)
     flat = np.ascontiguousarray(cols).reshape(-1)
-    _kernels().col2im(flat, image.reshape(-1), *_kernel_args(geo, n, c), False, False)
+    _kernels().col2im(flat, image.reshape(-1), *_kernel_args(geo, n, c), False, False, n)
     return image
 
 
@@ -192,9 +194,111 @@ def _channel_major(a: np.ndarray) -> np.ndarray:
 
 
 def _conv_forward(x: np.ndarray, w: np.ndarray, b, geo: _Geometry) -> tuple:
-    """The convolution ``(N, C, *image)`` -> ``(N, O, *cols)``; returns ``(output, columns)``."""
-    cols = _im2col(x, geo, bias_row=b is not None and geo.groups == 1)
-    return _conv_product(cols, w, b, geo, x.shape[0]), cols
+    """The convolution ``(N, C, *image)`` -> ``(N, O, *cols)``; returns ``(output, columns or None)``.
+
+    Big convolutions run in chunks of images (``_chunk``) and keep no columns (backward rebuilds them).
+    """
+    n = x.shape[0]
+    bias_row = b is not None and geo.groups == 1
+    per = _chunk(geo, n, x.shape[1] * geo.taps + bias_row, x.dtype.itemsize)
+    if per < n:
+        return _conv_forward_chunked(x, w, b, geo, per), None
+    cols = _im2col(x, geo, bias_row=bias_row)
+    return _conv_product(cols, w, b, geo, n), cols
+
+
+# Columns of a big convolution are built this many bytes at a time (a few images), so that the
+# product reads them from cache rather than memory: 64x32x14x14 -> 64 channels (14.5 MB of
+# columns) measured 25% faster forward in chunks of 1.8-3.6 MB than in one piece.
+_CHUNK_BYTES = 4 << 20
+
+
+def _chunk(geo: _Geometry, n: int, rows: int, itemsize: int) -> int:
+    """Images per chunk of columns: ``n`` (one piece) for grouped or small convolutions."""
+    if geo.groups != 1:
+        return n
+    return max(1, min(n, _CHUNK_BYTES // max(1, rows * geo.positions * itemsize)))
+
+
+def _image_step(x: np.ndarray, channel_major: bool) -> int:
+    """Elements between consecutive images' first planes in ``x``'s kernel layout."""
+    plane = int(np.prod(x.shape[2:]))
+    return plane if channel_major else plane * x.shape[1]
+
+
+def _chunk_args(geo: _Geometry, m: int, c: int) -> tuple:
+    return ((m, c) + geo.image, geo.kernel, geo.cols, geo.stride, geo.pad, geo.dilation)
+
+
+def _conv_forward_chunked(x: np.ndarray, w: np.ndarray, b, geo: _Geometry, per: int) -> np.ndarray:
+    """``_conv_forward`` for groups=1, ``per`` images at a time through one reused columns buffer."""
+    n, c = x.shape[:2]
+    o, positions = w.shape[0], geo.positions
+    rows = c * geo.taps
+    wm = w.reshape(o, rows)
+    bias_row = b is not None
+    if bias_row:
+        wm = np.concatenate([wm, b[:, None]], axis=1)
+    y = np.empty((o, n * positions), x.dtype)
+    buf = _scratch.take(((rows + bias_row) * per * positions,), x.dtype)
+    image, channel_major = _kernel_image(x)
+    step = _image_step(x, channel_major)
+    im2col = _kernels().im2col
+    for s in range(0, n, per):
+        m = min(per, n - s)
+        length = m * positions
+        cols = buf[: (rows + bias_row) * length].reshape(rows + bias_row, length)
+        im2col(image[s * step :], buf[: rows * length], *_chunk_args(geo, m, c), channel_major, False, n)
+        if bias_row:
+            cols[rows] = 1
+        np.matmul(wm, cols, out=y[:, s * positions : s * positions + length])
+    _scratch.give(buf)
+    return y.reshape((o, n) + geo.cols[3 - geo.nd :]).swapaxes(0, 1)
+
+
+def _conv_backward_chunked(x, w, gm, geo, per, need_x, need_w, need_b) -> tuple:
+    """``(input, weight, bias)`` gradients of a groups=1 convolution, ``per`` images at a time.
+
+    ``gm`` is the output gradient channel-major ``(O, N*P)``. Each chunk rebuilds its columns in one
+    reused buffer (in cache), adds ``grad @ cols.T`` to the weight gradient (the bias gradient rides
+    along on a row of ones), then overwrites the buffer with ``weight.T @ grad`` for col2im.
+    """
+    n, c = x.shape[:2]
+    o, positions = w.shape[0], geo.positions
+    rows = c * geo.taps
+    bias_row = need_w and need_b
+    kernels = _kernels()
+    dx = np.zeros(x.shape, x.dtype) if need_x else None
+    dw = np.zeros((o, rows + bias_row), x.dtype) if need_w else None
+    part = np.empty_like(dw) if need_w else None
+    wt = w.reshape(o, rows).T
+    buf = _scratch.take(((rows + bias_row) * per * positions,), x.dtype)
+    image, channel_major = _kernel_image(x) if need_w else (None, False)
+    step = _image_step(x, channel_major)
+    for s in range(0, n, per):
+        m = min(per, n - s)
+        length = m * positions
+        g = gm[:, s * positions : s * positions + length]
+        args = _chunk_args(geo, m, c)
+        if need_w:
+            cols = buf[: (rows + bias_row) * length].reshape(rows + bias_row, length)
+            kernels.im2col(image[s * step :], buf[: rows * length], *args, channel_major, False, n)
+            if bias_row:
+                cols[rows] = 1
+            np.matmul(g, cols.T, out=part)
+            dw += part
+        if need_x:
+            np.matmul(wt, g, out=buf[: rows * length].reshape(rows, length))
+            kernels.col2im(buf[: rows * length], dx[s : s + m].reshape(-1), *args, False, False, m)
+    _scratch.give(buf)
+    gw = gb = None
+    if need_w:
+        gw = dw[:, :rows].reshape(w.shape)
+        if bias_row:
+            gb = dw[:, rows].copy()
+    if need_b and gb is None:
+        gb = gm.sum(1)
+    return dx, gw, gb
 
 
 def _conv_product(cols: np.ndarray, w: np.ndarray, b, geo: _Geometry, n: int) -> np.ndarray:
@@ -309,6 +413,15 @@ class _Conv(Function):
         dtype = x.data.dtype
         wd = _compute_dtype(w.data)
         gd = _compute_dtype(grad.data)
+        if cols is None and geo.groups == 1:
+            xd = _compute_dtype(x.data)
+            n = xd.shape[0]
+            per = _chunk(geo, n, xd.shape[1] * geo.taps + need_b, xd.dtype.itemsize)
+            if per < n:
+                gm = _channel_major(gd)
+                dx, dw, db = _conv_backward_chunked(xd, wd, gm, geo, per, need_x, need_w, need_b)
+                _scratch.give(gm)
+                return tuple(None if a is None else Tensor(_restore(a, dtype)) for a in (dx, dw, db)) + (None,)
         gm = _channel_major(gd) if need_x or (need_b and not need_w) else None
         gx = Tensor(_restore(_conv_input_grad(gm, wd, geo, x.data.shape[0]), dtype)) if need_x else None
         gw = gb = None
@@ -677,7 +790,7 @@ class _Unfold(Function):
         n, c = xd.shape[:2]
         out = np.empty((n, c * geo.taps, geo.positions), xd.dtype)
         image, channel_major = _kernel_image(xd)
-        _kernels().im2col(image, out.reshape(-1), *_kernel_args(geo, n, c), channel_major, True)
+        _kernels().im2col(image, out.reshape(-1), *_kernel_args(geo, n, c), channel_major, True, n)
         ctx.geo = geo
         ctx.channels = c
         return _restore(out, x.data.dtype)
@@ -696,7 +809,7 @@ class _Fold(Function):
         n = cd.shape[0]
         out = np.zeros((n, channels) + geo.image[1:], cd.dtype)
         flat = np.ascontiguousarray(cd).reshape(-1)
-        _kernels().col2im(flat, out.reshape(-1), *_kernel_args(geo, n, channels), False, True)
+        _kernels().col2im(flat, out.reshape(-1), *_kernel_args(geo, n, channels), False, True, n)
         ctx.geo = geo
         return _restore(out, cols.data.dtype)
 

@@ -414,3 +414,78 @@ def test_error_fold_block_count():
         F.fold(em.zeros((1, 10, 4)), (3, 3), 2)
     with pytest.raises(ShapeError, match="unfold: expected 3-d"):
         F.unfold(em.zeros((2, 3)), 2)
+
+
+# ------------------------------------------------------------ chunked columns
+# Big convolutions build their columns a few images at a time (conv._chunk); the tests cap the
+# chunk so that small shapes take that path: one image per chunk, and uneven chunks.
+CHUNK_CASES = [
+    ("conv2d", (5, 3, 7, 8), (4, 3, 3, 3), 4, {"padding": 1}),
+    ("conv2d", (5, 3, 9, 7), (5, 3, 3, 2), 0, {"stride": 2, "padding": 1, "dilation": (1, 2)}),
+    ("conv1d", (4, 3, 11), (4, 3, 3), 4, {"padding": 2}),
+    ("conv3d", (3, 2, 4, 5, 6), (3, 2, 2, 3, 2), 3, {"padding": (1, 0, 1)}),
+]
+
+
+def _images_per_chunk(monkeypatch, per: int) -> None:
+    from ember.ops import conv
+
+    chunk = conv._chunk
+    monkeypatch.setattr(conv, "_chunk", lambda geo, n, rows, itemsize: min(per, chunk(geo, n, rows, itemsize)))
+
+
+@pytest.mark.parametrize("per", [1, 2])  # 2: the last chunk of 3, 4 or 5 images is short
+@pytest.mark.parametrize("case", CHUNK_CASES, ids=_id)
+def test_chunked_columns_match_torch(case, per, monkeypatch):
+    _images_per_chunk(monkeypatch, per)
+    op, x_shape, w_shape, bias, kwargs = case
+    fn, torch_fn = _call(op, kwargs, bool(bias))
+    check_op(_shapes(x_shape, w_shape, bias), fn, torch_fn, **TOL)
+    check_op(_shapes(x_shape, w_shape, bias), fn, torch_fn, dtype=np.float64, atol=1e-12, rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "needs", [(True, False, False), (False, True, False), (False, False, True), (True, False, True), (True, True, True)]
+)
+def test_chunked_gradient_of_a_subset_of_inputs(needs, monkeypatch):
+    _images_per_chunk(monkeypatch, 2)
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal((5, 3, 6, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)]
+    e = [em.tensor(a, requires_grad=r) for a, r in zip(arrays, needs)]
+    t = [torch.tensor(a, requires_grad=r) for a, r in zip(arrays, needs)]
+    ye, yt = F.conv2d(*e, padding=1), TF.conv2d(*t, padding=1)
+    g = rng.standard_normal(yt.shape)
+    ye.backward(em.tensor(g))
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(ye.data, yt.detach().numpy(), rtol=1e-10, atol=1e-10)
+    for a, b, r in zip(e, t, needs):
+        assert (a.grad is not None) == r
+        if r:
+            np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_chunked_conv_reads_a_channel_major_input(monkeypatch):
+    # the second conv's input is the first conv's (C, N, H, W) memory: chunks must step through it right
+    _images_per_chunk(monkeypatch, 2)
+
+    def net(module):
+        def f(x, w1, w2, b2):
+            return module.conv2d(module.conv2d(x, w1, padding=1), w2, b2, padding=1)
+
+        return f
+
+    check_op([(5, 2, 6, 6), (4, 2, 3, 3), (3, 4, 3, 3), (3,)], net(F), net(TF), **TOL)
+
+
+def test_chunked_conv_second_order_matches_torch(monkeypatch):
+    # create_graph goes through the differentiable Functions; the forward was chunked
+    _images_per_chunk(monkeypatch, 3)
+    rng = np.random.default_rng(4)
+    xa, wa = rng.standard_normal((4, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3))
+    x, w = em.tensor(xa, requires_grad=True), em.tensor(wa, requires_grad=True)
+    tx, tw = torch.tensor(xa, requires_grad=True), torch.tensor(wa, requires_grad=True)
+    (gx,) = em.autograd.grad((F.conv2d(x, w, padding=1) ** 2).sum(), [x], create_graph=True)
+    (tgx,) = torch.autograd.grad((TF.conv2d(tx, tw, padding=1) ** 2).sum(), [tx], create_graph=True)
+    gx.sum().backward()
+    tgx.sum().backward()
+    np.testing.assert_allclose(w.grad.data, tw.grad.numpy(), rtol=1e-10, atol=1e-10)
