@@ -208,7 +208,35 @@ def _planes(data: np.ndarray, n: int) -> tuple:
     return np.ascontiguousarray(data).reshape(_prod(lead), plane), lead
 
 
+def _channel_major(a: np.ndarray, n: int) -> bool:
+    """Whether ``a`` ``(N, C, *S)`` lies in ``(C, N, *S)`` memory: a convolution's output (or what kept its layout)."""
+    return a.ndim == n + 2 and not a.flags.c_contiguous and a.swapaxes(0, 1).flags.c_contiguous
+
+
+def _planes_in_memory_order(data: np.ndarray, n: int) -> tuple:
+    """``(planes (B, plane), lead, channel_major)``: like ``_planes``, but a channel-major input is read
+    plane by plane in its own memory order, without a copy (float16 still computes in float32)."""
+    if _channel_major(data, n):
+        lead = data.shape[:-n]
+        swapped = data.swapaxes(0, 1)
+        if data.dtype == np.float16:
+            swapped = swapped.astype(np.float32)
+        return swapped.reshape(_prod(lead), _prod(data.shape[-n:])), lead, True
+    x2, lead = _planes(data, n)
+    return x2, lead, False
+
+
+def _empty_planes(lead: tuple, spatial: tuple, dtype, channel_major: bool, fill=None) -> tuple:
+    """``(memory, view)``: a new ``lead + spatial`` array, in ``(C, N, ...)`` memory when ``channel_major``."""
+    shape = ((lead[1], lead[0]) + lead[2:] if channel_major else lead) + spatial
+    memory = np.empty(shape, dtype) if fill is None else np.zeros(shape, dtype)
+    return memory, memory.swapaxes(0, 1) if channel_major else memory
+
+
 # ------------------------------------------------------------------- max pool
+# A channel-major input (a convolution's output, or a ReLU of one) gives a channel-major output and
+# gradient: no copy of the input, the next convolution reads it as it lies, and the gradient reaches the
+# convolution in the layout its backward wants.
 class _MaxPool(Function):
     """Window maxima; indices are computed only when returned or needed for the gradient."""
 
@@ -218,26 +246,23 @@ class _MaxPool(Function):
         n = win.n
         if not return_indices and not ctx.needs_input_grad[0] and regular is not None:
             return _window_reduce(data, regular, np.maximum).astype(data.dtype, copy=False)
-        x2, lead = _planes(data, n)
-        shape = lead + win.out_spatial
-        out = np.empty(shape, x2.dtype)
-        idx = np.empty(shape, np.int64)
+        x2, lead, channel_major = _planes_in_memory_order(data, n)
+        out_memory, out = _empty_planes(lead, win.out_spatial, x2.dtype, channel_major)
+        idx_memory, idx = _empty_planes(lead, win.out_spatial, np.int64, channel_major)
         planes = (x2.shape[0], _prod(win.out_spatial))
+        out_planes, idx_planes = out_memory.reshape(planes), idx_memory.reshape(planes)
         inside = regular is not None and _inside(regular, win.in_spatial)
         if inside and n == 2 and all(r[:2] == (2, 2) for r in regular):
-            _kernels().max_pool2d_2x2(x2, *win.in_spatial, *win.out_spatial, out.reshape(planes), idx.reshape(planes))
+            _kernels().max_pool2d_2x2(x2, *win.in_spatial, *win.out_spatial, out_planes, idx_planes)
         elif inside and n <= 2:
             h = (1,) * (2 - n)
             k, s = tuple(r[0] for r in regular), tuple(r[1] for r in regular)
             _kernels().max_pool2d_inside(
-                x2, *(h + win.in_spatial), *(h + k), *(h + s), *(h + win.out_spatial),
-                out.reshape(planes), idx.reshape(planes),
+                x2, *(h + win.in_spatial), *(h + k), *(h + s), *(h + win.out_spatial), out_planes, idx_planes
             )  # fmt: skip
         else:
             lowest = -np.inf if x2.dtype.kind == "f" else np.iinfo(x2.dtype).min
-            _kernels().max_pool_forward(
-                x2, *win.args, x2.dtype.type(lowest), out.reshape(planes), idx.reshape(planes)
-            )  # fmt: skip
+            _kernels().max_pool_forward(x2, *win.args, x2.dtype.type(lowest), out_planes, idx_planes)
         out = out.astype(data.dtype, copy=False)
         # an empty window's index may lie outside the plane: its output depends on no input
         ctx.idx = idx if win.empty is None else np.where(win.empty, 0, idx)
@@ -346,9 +371,14 @@ class _ScatterAdd(Function):
     @staticmethod
     def forward(ctx, g, idx, in_shape, n):
         ctx.meta = (idx, n)
-        g2, lead = _planes(g.data, n)
-        out = np.zeros(in_shape, g2.dtype)
-        _kernels().scatter_add(g2, idx.reshape(g2.shape), out.reshape(g2.shape[0], _prod(in_shape[-n:])))
+        channel_major = _channel_major(idx, n)  # then g, the result and idx all go in (C, N, ...) order
+        gd = g.data
+        if channel_major:
+            gd = gd.swapaxes(0, 1)
+            idx = idx.swapaxes(0, 1)
+        g2, _ = _planes(gd, n)
+        memory, out = _empty_planes(in_shape[:-n], in_shape[-n:], g2.dtype, channel_major, fill=0)
+        _kernels().scatter_add(g2, idx.reshape(g2.shape), memory.reshape(g2.shape[0], _prod(in_shape[-n:])))
         return out.astype(g.data.dtype, copy=False)
 
     @staticmethod

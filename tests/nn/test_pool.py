@@ -61,6 +61,56 @@ def test_max_pool2d_without_grad_takes_the_strided_path_and_matches_torch(shape,
     _compare([shape], lambda lib: lambda x: lib.max_pool2d(x, k, s, p, d, ceil), grad=False)
 
 
+# A convolution's output is an NCHW view of (C, N, H, W) memory: max pooling reads it in that order
+# without a copy and returns values, indices and the input gradient in the same layout.
+@pytest.mark.parametrize(("shape", "k", "s", "p", "d", "ceil"), MAX_POOL2D_CASES[:-2])
+def test_max_pool2d_of_a_conv_output_matches_torch(shape, k, s, p, d, ceil):
+    def make(lib):
+        def f(x, w):
+            y = lib.relu(lib.conv2d(x, w, padding=1))
+            return lib.max_pool2d(y, k, s, p, d, ceil_mode=ceil, return_indices=True)
+
+        return f
+
+    (c, h, w_) = shape[1:]
+    _, idx = _compare([shape[:1] + (2, h, w_), (c, 2, 3, 3)], make)
+    assert idx.dtype == em.int64
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_max_pool1d_and_3d_of_a_conv_output_match_torch(n):
+    spatial = (9, 6, 7)[:n]
+
+    def make(lib):
+        conv, pool = getattr(lib, f"conv{n}d"), getattr(lib, f"max_pool{n}d")
+        return lambda x, w: pool(conv(x, w, padding=1), 2, return_indices=True)
+
+    _compare([(3, 2) + spatial, (4, 2) + (3,) * n], make)
+
+
+def test_max_pool_of_a_conv_output_float16_and_unpool():
+    x = em.randn(2, 3, 6, 6)
+    w = em.randn(4, 3, 3, 3)
+    y = F.conv2d(x, w, padding=1)
+    out, idx = F.max_pool2d(y, 2, return_indices=True)
+    # the layout is kept: (C, N, H, W) memory in, (C, N, H, W) memory out, no copy of the input
+    assert out.numpy().swapaxes(0, 1).flags.c_contiguous and idx.numpy().swapaxes(0, 1).flags.c_contiguous
+    xg = x.detach().requires_grad_()
+    seen = []
+    yg = F.conv2d(xg, w, padding=1)
+    yg.register_hook(lambda g: seen.append(g.numpy()))
+    F.max_pool2d(yg, 2).sum().backward()
+    assert seen[0].swapaxes(0, 1).flags.c_contiguous  # the gradient the convolution's backward receives
+    ty = torch.tensor(y.numpy())
+    tout, tidx = TF.max_pool2d(ty, 2, return_indices=True)
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    np.testing.assert_array_equal(out.numpy(), tout.numpy())
+    back = F.max_unpool2d(out, idx, 2)
+    np.testing.assert_array_equal(back.numpy(), TF.max_unpool2d(tout, tidx, 2).numpy())
+    half = F.max_pool2d(y.to(em.float16), 2)
+    np.testing.assert_array_equal(half.numpy(), TF.max_pool2d(ty.half(), 2).numpy())
+
+
 @pytest.mark.parametrize("layout", ["transposed", "sliced"])
 def test_max_pool2d_non_contiguous_input(layout):
     _compare([(2, 3, 8, 10)], lambda lib: lambda x: lib.max_pool2d(x, 3, 2, 1), layout=layout)
