@@ -63,20 +63,20 @@ def _cols_offset(n, c, tap, batch, channels, taps, size, batch_major):
 
 
 @njit(cache=True, nogil=True)
-def _copy_plane(image, cols, src, dst, height, width, out_height, h_lo, h_hi, w_lo, w_hi, shift):
-    """One output plane of a stride-1 im2col with ``OW == width``: output index ``t`` reads input ``t + shift``."""
-    lo = h_lo * width
-    hi = h_hi * width
-    a = max(lo, -shift)
-    b = max(a, min(hi, height * width - shift))
+def _valid_span(height, width, h_lo, h_hi, shift):
+    """``[a, b)``: the run of a stride-1, ``OW == width`` output plane that reads inside its input plane."""
+    a = max(h_lo * width, -shift)
+    b = max(a, min(h_hi * width, height * width - shift))
+    return a, b
+
+
+@njit(cache=True, nogil=True)
+def _zero_outside(cols, dst, width, out_height, h_lo, h_hi, w_lo, w_hi, a, b):
+    """Zero what an output plane must not take from its run: rows above and below the image, wrapped columns."""
     for j in range(uint64(a)):  # rows above the image, and the wrapped column before the first valid one
         cols[dst + j] = 0
     for j in range(uint64(b), uint64(out_height * width)):
         cols[dst + j] = 0
-    first = dst + uint64(a)
-    source = src + uint64(a + shift)
-    for j in range(uint64(b - a)):
-        cols[first + j] = image[source + j]
     if w_lo > 0 or w_hi < width:  # the columns that wrapped round a row end read the neighbouring row: zero them
         for oh in range(h_lo, h_hi):
             row = dst + uint64(oh * width)
@@ -84,6 +84,36 @@ def _copy_plane(image, cols, src, dst, height, width, out_height, h_lo, h_hi, w_
                 cols[row + j] = 0
             for j in range(uint64(w_hi), uint64(width)):
                 cols[row + j] = 0
+
+
+@njit(cache=True, nogil=True)
+def _copy_plane(image, cols, src, dst, height, width, out_height, h_lo, h_hi, w_lo, w_hi, shift):
+    """One output plane of a stride-1 im2col with ``OW == width``: output index ``t`` reads input ``t + shift``."""
+    a, b = _valid_span(height, width, h_lo, h_hi, shift)
+    first = dst + uint64(a)
+    source = src + uint64(a + shift)
+    for j in range(uint64(b - a)):
+        cols[first + j] = image[source + j]
+    _zero_outside(cols, dst, width, out_height, h_lo, h_hi, w_lo, w_hi, a, b)
+
+
+@njit(cache=True, nogil=True)
+def _copy_planes(image, cols, src, dst, count, height, width, h_lo, h_hi, w_lo, w_hi, shift):
+    """``count`` consecutive planes of ``_copy_plane`` (``out_height == height``) as one shifted run, then fixed up.
+
+    For channel-major images: the planes of one channel's images follow each other in the image as in the
+    columns, so one long copy replaces ``count`` short ones; what it took across plane borders is then
+    zeroed like everything else outside each plane's valid span.
+    """
+    size = height * width
+    lo = max(0, -(src + shift))  # never read before the image or past its end
+    hi = min(count * size, image.size - (src + shift))
+    source = uint64(src + shift)
+    for j in range(uint64(lo), uint64(hi)):
+        cols[dst + j] = image[source + j]
+    a, b = _valid_span(height, width, h_lo, h_hi, shift)
+    for n in range(count):
+        _zero_outside(cols, uint64(dst + n * size), width, height, h_lo, h_hi, w_lo, w_hi, a, b)
 
 
 @njit(cache=True, nogil=True)
@@ -107,6 +137,8 @@ def im2col(image, cols, shape, kernel, out, stride, pad, dilation, image_channel
     # stride 1 with output rows as wide as input rows: the valid rows of one output plane are one
     # contiguous run of the input plane (less the columns that wrap around the row ends)
     merge_rows = sh == 1 and sw == 1 and OW == W
+    # 2-d "same" convolution of channel-major images: a channel's planes run on in image and columns alike
+    merge_images = merge_rows and image_channel_major and not cols_batch_major and D == 1 and OD == 1 and OH == H
     for c in range(C):  # then taps, then images: the columns are written in memory order
         for kd in range(KD):
             d_off = kd * dd - pd
@@ -119,6 +151,22 @@ def im2col(image, cols, shape, kernel, out, stride, pad, dilation, image_channel
                     w_lo, w_hi = _valid_range(OW, W, w_off, sw)
                     count = uint64(w_hi - w_lo)
                     tap = (kd * KH + kh) * KW + kw
+                    if merge_images:
+                        _copy_planes(
+                            image,
+                            cols,
+                            c * image_batch * plane_size,
+                            _cols_offset(0, c, tap, N, C, taps, block_size, False),
+                            N,
+                            H,
+                            W,
+                            h_lo,
+                            h_hi,
+                            w_lo,
+                            w_hi,
+                            h_off * W + w_off,
+                        )
+                        continue
                     for n in range(N):
                         plane = _plane_offset(n, c, image_batch, C, plane_size, image_channel_major)
                         block = _cols_offset(n, c, tap, N, C, taps, block_size, cols_batch_major)

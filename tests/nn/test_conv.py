@@ -130,6 +130,29 @@ def test_chained_convs_read_the_channel_major_output():
     assert out.shape == (2, 2, 10, 10)
 
 
+@pytest.mark.parametrize(
+    "kernel,kwargs",
+    [
+        (3, {"padding": 1}),
+        (1, {}),
+        (5, {"padding": 2}),
+        (3, {"padding": 2, "dilation": 2}),
+        ((3, 1), {"padding": (1, 0)}),
+    ],
+)
+def test_same_size_conv_of_a_channel_major_input_matches_torch(kernel, kwargs):
+    # a "same" convolution of a conv output copies each channel's images as one run, then zeroes the borders
+    k = (kernel, kernel) if isinstance(kernel, int) else kernel
+
+    def net(module):
+        def f(x, w1, w2, b2):
+            return module.conv2d(module.relu(module.conv2d(x, w1, padding=1)), w2, b2, **kwargs)
+
+        return f
+
+    check_op([(3, 2, 5, 6), (4, 2, 3, 3), (3, 4) + k, (3,)], net(F), net(TF), **TOL)
+
+
 def test_empty_batch():
     x = em.zeros((0, 3, 5, 5), requires_grad=True)
     w = em.randn(4, 3, 3, 3, requires_grad=True)
