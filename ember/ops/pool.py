@@ -244,14 +244,15 @@ class _MaxPool(Function):
     def forward(ctx, x, win, return_indices, regular):
         data = x.data
         n = win.n
-        if not return_indices and not ctx.needs_input_grad[0] and regular is not None:
+        inside = regular is not None and _inside(regular, win.in_spatial)
+        if not return_indices and not ctx.needs_input_grad[0] and regular is not None and not (inside and n <= 2):
+            # no kernel for these windows, and no indices needed: maxima of strided views
             return _window_reduce(data, regular, np.maximum).astype(data.dtype, copy=False)
         x2, lead, channel_major = _planes_in_memory_order(data, n)
         out_memory, out = _empty_planes(lead, win.out_spatial, x2.dtype, channel_major)
         idx_memory, idx = _empty_planes(lead, win.out_spatial, np.int64, channel_major)
         planes = (x2.shape[0], _prod(win.out_spatial))
         out_planes, idx_planes = out_memory.reshape(planes), idx_memory.reshape(planes)
-        inside = regular is not None and _inside(regular, win.in_spatial)
         if inside and n == 2 and all(r[:2] == (2, 2) for r in regular):
             _kernels().max_pool2d_2x2(x2, *win.in_spatial, *win.out_spatial, out_planes, idx_planes)
         elif inside and n <= 2:
@@ -403,12 +404,34 @@ class _Gather(Function):
         return _ScatterAdd.apply(g, idx, shape, n), None, None
 
 
-def _max_pool(op, n, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
-    _check_input(op, input, n)
+# Validated windows by call signature (spatial size and options): a model pools the same shapes on every
+# step, and building the windows costs more than pooling one small image.
+_MAX_POOL_SETUPS: dict = {}
+
+
+def _max_pool_setup(op, n, input, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
+    """``(windows, regular dims)`` for these arguments, checked once per signature."""
     k, s, p, d, out = _pool_args(op, input, n, kernel_size, stride, padding, dilation, ceil_mode, True)
     spatial = input.data.shape[-n:]
     win = _Windows(spatial, out, [_regular_dim(*a) for a in zip(spatial, k, s, p, d, out)])
-    return _MaxPool.apply(input, win, bool(return_indices), tuple(zip(k, s, p, d, out)))
+    return win, tuple(zip(k, s, p, d, out))
+
+
+def _max_pool(op, n, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    _check_input(op, input, n)
+    key = (op, input.data.shape[-n:], kernel_size, stride, padding, dilation, bool(ceil_mode))
+    try:
+        setup = _MAX_POOL_SETUPS.get(key)
+    except TypeError:  # a list among the options: not cached
+        key, setup = None, None
+    if setup is None:
+        setup = _max_pool_setup(op, n, input, kernel_size, stride, padding, dilation, ceil_mode)
+        if key is not None:
+            if len(_MAX_POOL_SETUPS) > 512:
+                _MAX_POOL_SETUPS.clear()
+            _MAX_POOL_SETUPS[key] = setup
+    win, regular = setup
+    return _MaxPool.apply(input, win, bool(return_indices), regular)
 
 
 def max_pool1d(

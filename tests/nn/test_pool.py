@@ -57,7 +57,7 @@ def test_max_pool2d_values_indices_and_gradient_match_torch(shape, k, s, p, d, c
 
 
 @pytest.mark.parametrize(("shape", "k", "s", "p", "d", "ceil"), MAX_POOL2D_CASES[:6])
-def test_max_pool2d_without_grad_takes_the_strided_path_and_matches_torch(shape, k, s, p, d, ceil):
+def test_max_pool2d_without_grad_matches_torch(shape, k, s, p, d, ceil):
     _compare([shape], lambda lib: lambda x: lib.max_pool2d(x, k, s, p, d, ceil), grad=False)
 
 
@@ -570,3 +570,21 @@ def test_unpool_interpolate_and_shuffle_errors():
         F.pixel_unshuffle(em.randn(1, 3, 5, 5), 2)
     with pytest.raises(ShapeError, match=r"channel_shuffle: .*\(1, 3, 5, 5\) \(3\).*groups=2"):
         F.channel_shuffle(em.randn(1, 3, 5, 5), 2)
+
+
+def test_max_pool_windows_cached_per_signature_stay_right():
+    # the windows are built once per (spatial size, options): other sizes, lists and bad options still work
+    rng = np.random.default_rng(5)
+    for shape in [(2, 3, 8, 8), (1, 2, 9, 7), (2, 3, 8, 8), (4, 8, 8)]:
+        a = rng.standard_normal(shape).astype(np.float32)
+        for kwargs in [{"kernel_size": 2}, {"kernel_size": [3, 2], "stride": [2, 1], "padding": [1, 0]}]:
+            got = F.max_pool2d(em.tensor(a), **kwargs)
+            want = TF.max_pool2d(torch.tensor(a), **kwargs)
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+    with pytest.raises(ShapeError, match=r"padding should be at most half"):
+        F.max_pool2d(em.zeros(1, 1, 8, 8), 2, padding=2)
+    with pytest.raises(ShapeError, match=r"input is too small"):
+        F.max_pool2d(em.zeros(1, 1, 1, 1), 2)
+    F.max_pool2d(em.zeros(1, 1, 2, 2), 2)  # the same options on a big enough input
+    with pytest.raises(ShapeError, match=r"input is too small"):
+        F.max_pool2d(em.zeros(1, 1, 1, 1), 2)
