@@ -12,6 +12,7 @@ import torch
 
 import ember as em
 import ember.nn as enn
+from ember.errors import DTypeError, ShapeError
 
 ATOL, RTOL = 2e-5, 2e-4
 
@@ -208,3 +209,24 @@ def test_layer_shape_errors_are_clear():
         enn.Conv2d(1, 2, 3)(em.ones(5, 5))
     with pytest.raises(ValueError, match="in_channels \\(3\\) must be divisible by groups \\(2\\)"):
         enn.Conv2d(3, 4, 3, groups=2)
+
+
+def test_linear_fast_path_falls_back_to_the_checked_call():
+    # enn.Linear calls the op directly when weight, bias and input agree; otherwise the checked path raises
+    lin = enn.Linear(4, 3)
+    x = em.randn(2, 4)
+    np.testing.assert_allclose(
+        lin(x).detach().numpy(), x.numpy() @ lin.weight.detach().numpy().T + lin.bias.detach().numpy(), rtol=1e-6
+    )
+    lin.weight = enn.Parameter(em.randn(3, 4, dtype=em.float64))
+    with pytest.raises(DTypeError, match="linear: input is ember.float32 but weight is ember.float64"):
+        lin(x)
+    lin.weight = enn.Parameter(em.randn(3, 5))
+    with pytest.raises(ShapeError, match=r"linear: cannot multiply \(2, 4\) by the transpose of weight \(3, 5\)"):
+        lin(x)
+    lin.bias = None
+    lin.weight = enn.Parameter(em.randn(3, 4))
+    np.testing.assert_allclose(lin(x).detach().numpy(), x.numpy() @ lin.weight.detach().numpy().T, rtol=1e-6)
+    del lin.weight
+    with pytest.raises(AttributeError, match="weight"):
+        lin(x)

@@ -82,11 +82,28 @@ def _make(name: str, fn_name: str, params: tuple, doc: str):
         for k, v in values.items():
             setattr(self, k, v)
 
-    def forward(self, input):
-        fn = getattr(_act, fn_name)
-        if name == "RReLU":
+    fn = getattr(_act, fn_name)
+    # one forward per arity, so that a call passes its options without a generator (batch-1 latency)
+    if name == "RReLU":
+
+        def forward(self, input):
             return fn(input, self.lower, self.upper, self.training, self.inplace)
-        return fn(input, *(getattr(self, n) for n in names))
+
+    elif not names:
+
+        def forward(self, input):
+            return fn(input)
+
+    elif len(names) == 1:
+        only = names[0]
+
+        def forward(self, input):
+            return fn(input, getattr(self, only))
+
+    else:
+
+        def forward(self, input):
+            return fn(input, *[getattr(self, n) for n in names])
 
     def extra_repr(self) -> str:
         return ", ".join(f"{n}={getattr(self, n)}" for n in names if n != "inplace" or getattr(self, n))
