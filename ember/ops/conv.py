@@ -26,6 +26,7 @@ gradient of either is a ``_ConvWeight`` whose own gradients are the other two.
 
 from __future__ import annotations
 
+import math
 import sys
 import weakref
 
@@ -131,7 +132,7 @@ class _Scratch:
 
     def take(self, shape: tuple, dtype) -> np.ndarray:
         dtype = np.dtype(dtype)
-        nbytes = dtype.itemsize * int(np.prod(shape))
+        nbytes = dtype.itemsize * math.prod(shape)
         kept = self._free.get(nbytes)
         if kept:
             raw = kept.pop()
@@ -193,18 +194,23 @@ def _channel_major(a: np.ndarray) -> np.ndarray:
     return out.reshape(a.shape[1], -1)
 
 
-def _conv_forward(x: np.ndarray, w: np.ndarray, b, geo: _Geometry) -> tuple:
+def _conv_forward(x: np.ndarray, w: np.ndarray, b, geo: _Geometry, bias_row: bool = True) -> tuple:
     """The convolution ``(N, C, *image)`` -> ``(N, O, *cols)``; returns ``(output, columns or None)``.
 
     Big convolutions run in chunks of images (``_chunk``) and keep no columns (backward rebuilds them).
+    ``bias_row``: carry the bias through the product on a row of ones (so that the kept columns give
+    the bias gradient too); without it the bias is added to the output.
     """
     n = x.shape[0]
-    bias_row = b is not None and geo.groups == 1
+    bias_row = bias_row and b is not None and geo.groups == 1
     per = _chunk(geo, n, x.shape[1] * geo.taps + bias_row, x.dtype.itemsize)
     if per < n:
         return _conv_forward_chunked(x, w, b, geo, per), None
     cols = _im2col(x, geo, bias_row=bias_row)
-    return _conv_product(cols, w, b, geo, n), cols
+    y = _conv_product(cols, w, b if bias_row or geo.groups != 1 else None, geo, n)
+    if b is not None and not bias_row and geo.groups == 1:
+        y += b.reshape((1, -1) + (1,) * geo.nd)
+    return y, cols
 
 
 # Columns of a big convolution are built this many bytes at a time (a few images), so that the
@@ -389,7 +395,7 @@ class _Conv(Function):
     def forward(ctx, x, w, b, geo):
         xd, wd = _compute_dtype(x.data), _compute_dtype(w.data)
         bd = None if b is None else _compute_dtype(b.data)
-        y, cols = _conv_forward(xd, wd, bd, geo)
+        y, cols = _conv_forward(xd, wd, bd, geo, bias_row=ctx.needs_input_grad[2])
         ctx.save_for_backward(x, w)
         ctx.geo = geo
         # keep the columns for the weight gradient (saves a second im2col) only when it will be needed

@@ -57,10 +57,17 @@ __all__ = [
 _SPATIAL_NAMES = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
 
 
-def _kernels():
-    from ..kernels import pool
+_KERNELS = None
 
-    return pool
+
+def _kernels():
+    """``ember.kernels.pool``, imported on first use (``import ember`` must not import Numba)."""
+    global _KERNELS
+    if _KERNELS is None:
+        from ..kernels import pool
+
+        _KERNELS = pool
+    return _KERNELS
 
 
 def _prod(shape) -> int:

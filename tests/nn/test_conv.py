@@ -153,6 +153,16 @@ def test_same_size_conv_of_a_channel_major_input_matches_torch(kernel, kwargs):
     check_op([(3, 2, 5, 6), (4, 2, 3, 3), (3, 4) + k, (3,)], net(F), net(TF), **TOL)
 
 
+@pytest.mark.parametrize("batch", [1, 5])
+def test_no_grad_conv_with_bias_matches_torch(batch):
+    rng = np.random.default_rng(6)
+    x, w, b = rng.standard_normal((batch, 3, 7, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    with em.no_grad():
+        got = F.conv2d(em.tensor(x), em.tensor(w), em.tensor(b), padding=1)
+    want = TF.conv2d(*(torch.tensor(a) for a in (x, w, b)), padding=1)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_empty_batch():
     x = em.zeros((0, 3, 5, 5), requires_grad=True)
     w = em.randn(4, 3, 3, 3, requires_grad=True)
@@ -184,7 +194,7 @@ def test_float16_computes_in_float32():
 @pytest.mark.parametrize(
     "needs", [(True, False, False), (False, True, False), (False, False, True), (True, False, True)]
 )
-@pytest.mark.parametrize("op", ["conv2d", "conv_transpose2d"])
+@pytest.mark.parametrize("op", ["conv2d", "conv_transpose2d", "conv2d_ungrouped"])
 def test_gradient_of_a_subset_of_inputs(op, needs):
     # only some inputs require grad (frozen weights, data input): each path must still be right
     rng = np.random.default_rng(2)
@@ -193,9 +203,12 @@ def test_gradient_of_a_subset_of_inputs(op, needs):
         rng.standard_normal((4, 2, 3, 3)),
         rng.standard_normal(6 if op == "conv2d" else 4),
     ]
+    kwargs = {"stride": 2, "padding": 1, "groups": 2}
     if op == "conv2d":
         arrays[1] = rng.standard_normal((6, 2, 3, 3))
-    kwargs = {"stride": 2, "padding": 1, "groups": 2}
+    if op == "conv2d_ungrouped":  # groups=1: the bias rides in the product only when its gradient is wanted
+        op, kwargs = "conv2d", {"stride": 2, "padding": 1}
+        arrays[1], arrays[2] = rng.standard_normal((6, 4, 3, 3)), rng.standard_normal(6)
     e = [em.tensor(a, requires_grad=r) for a, r in zip(arrays, needs)]
     t = [torch.tensor(a, requires_grad=r) for a, r in zip(arrays, needs)]
     ye, yt = getattr(F, op)(*e, **kwargs), getattr(TF, op)(*t, **kwargs)
