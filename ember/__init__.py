@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 
+from . import _allocator
 from . import dtypes as _dtypes
 from .autograd import enable_grad, grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import *  # noqa: F403
@@ -139,3 +140,5 @@ def __getattr__(name: str):
 
 
 del _dtypes
+
+_allocator.tune()  # big per-step arrays reuse the process's pages (see ember/_allocator.py)
