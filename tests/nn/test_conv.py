@@ -525,3 +525,19 @@ def test_chunked_conv_second_order_matches_torch(monkeypatch):
     gx.sum().backward()
     tgx.sum().backward()
     np.testing.assert_allclose(w.grad.data, tw.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_chunked_backward_twice_rebuilds_the_columns_it_gave_back(monkeypatch):
+    # the first backward uses (and frees) the columns the forward kept per chunk; the second rebuilds them
+    _images_per_chunk(monkeypatch, 2)
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal((5, 3, 6, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)]
+    e = [em.tensor(a, requires_grad=True) for a in arrays]
+    t = [torch.tensor(a, requires_grad=True) for a in arrays]
+    ye, yt = F.conv2d(*e, padding=1), TF.conv2d(*t, padding=1)
+    g = rng.standard_normal(yt.shape)
+    for _ in range(2):
+        ye.backward(em.tensor(g), retain_graph=True)
+        yt.backward(torch.tensor(g), retain_graph=True)
+    for a, b in zip(e, t):
+        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-10, atol=1e-10)
