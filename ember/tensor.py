@@ -702,13 +702,7 @@ def _arithmetic(ufunc, name: str, reflected: bool):
         return full(other, self) if reflected else full(self, other)
 
     function = {"add": _ops_ew.Add, "sub": _ops_ew.Sub, "mul": _ops_ew.Mul, "div": _ops_ew.Div}[name]
-    # what the op's forward keeps for backward
-    keep = {
-        "add": _function.KEEP_NONE,
-        "sub": _function.KEEP_NONE,
-        "mul": _function.KEEP_CROSS,
-        "div": _function.KEEP_DIVISOR,
-    }[name]
+    keep = function.pair_saves  # what the op's forward keeps for backward, declared beside it
     if ufunc is np.true_divide:  # 1/0 gives inf silently, as in PyTorch
 
         def op(self, other):
@@ -762,7 +756,6 @@ def _normalize_dim(dim: int, ndim: int, op: str) -> int:
 
 
 from . import autograd as _autograd  # noqa: E402
-from .autograd import function as _function  # noqa: E402
 from .autograd.engine import run_backward_from as _run_backward_from  # noqa: E402
 from .autograd.function import record_pair as _record_pair  # noqa: E402
 from .ops import elementwise as _ops_ew  # noqa: E402

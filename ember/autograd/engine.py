@@ -172,11 +172,7 @@ def run_backward_from(root, grad, retain_graph: bool, create_graph: bool) -> Non
                     r = results[i]
                     if r is None:
                         continue
-                    if r.__class__ is Tensor and not anomaly:
-                        rd = r.data
-                        if rd.shape != shape or (rd.dtype is not dtype and rd.dtype != dtype):
-                            r = _conform(r, shape, dtype, fn, anomaly)
-                    else:
+                    if r.__class__ is not Tensor or r.data.shape != shape or r.data.dtype != dtype or anomaly:
                         r = _conform(r, shape, dtype, fn, anomaly)
                     if nr >= 0:
                         g = r

@@ -254,7 +254,7 @@ def record_pair(cls, a, b, out, na: bool, nb: bool, keep: int):
 
     The operators' fast path for two tensors of one floating dtype: it makes the
     same node as ``cls.apply(a, b)`` without the generic argument handling.
-    ``keep`` says what that forward keeps for backward (with the versions):
+    ``keep`` (the Function's ``pair_saves``) says what that forward keeps for backward (with the versions):
     ``KEEP_NONE``; ``KEEP_CROSS``, ``a`` if ``b`` needs a gradient and ``b`` if
     ``a`` does (a product); ``KEEP_DIVISOR``, ``a`` if ``b`` needs one, and ``b``.
     """
@@ -343,6 +343,4 @@ def _wrap_output(o, ctx, i):
     return Tensor(o, True, ctx, i)
 
 
-from ..tensor import Tensor, new_tensor  # noqa: E402
-
-_new_object = object.__new__
+from ..tensor import Tensor, _new_object, new_tensor  # noqa: E402

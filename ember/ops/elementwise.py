@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from .. import dtypes as _dt
-from ..autograd.function import Function
+from ..autograd.function import KEEP_CROSS, KEEP_DIVISOR, KEEP_NONE, Function
 from ..autograd.grad_mode import state as _grad_state
 from ..errors import DTypeError
 from ..tensor import Tensor, new_tensor
@@ -380,6 +380,8 @@ def _zeros_like(g: Tensor) -> Tensor:
 
 # ---------------------------------------------------------------------- arithmetic
 class Add(Function):
+    pair_saves = KEEP_NONE  # what forward keeps, for the operators' direct recording (function.record_pair)
+
     @staticmethod
     def forward(ctx, a, b):
         x, y = _operands("add", a, b)
@@ -392,6 +394,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    pair_saves = KEEP_NONE
+
     @staticmethod
     def forward(ctx, a, b):
         # checked before promotion, which would hide a bool operand (inline: sub is a hot path)
@@ -409,6 +413,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    pair_saves = KEEP_CROSS  # as forward's _save_pair below: each operand for the other's gradient
+
     @staticmethod
     def forward(ctx, a, b):
         needs = ctx.needs_input_grad
@@ -437,6 +443,8 @@ def _product(g: Tensor, t) -> Tensor:
 
 
 class Div(Function):
+    pair_saves = KEEP_DIVISOR  # as forward's _save_pair below: a for b's gradient, and b
+
     @staticmethod
     def forward(ctx, a, b):
         needs = ctx.needs_input_grad
