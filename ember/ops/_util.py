@@ -12,6 +12,8 @@ from ..tensor import Tensor
 
 __all__ = [
     "broadcast_view",
+    "cached",
+    "is_channel_major",
     "binary_arrays",
     "data_of",
     "norm_dim",
@@ -147,3 +149,28 @@ def broadcast_view(a: np.ndarray, shape: tuple) -> np.ndarray:
     view = np.ndarray(shape, a.dtype, a, 0, tuple(strides))
     view.flags.writeable = False
     return view
+
+
+def is_channel_major(a: np.ndarray) -> bool:
+    """Whether ``a`` ``(N, C, ...)`` lies in ``(C, N, ...)`` memory: a convolution's output, or what kept its layout."""
+    return a.ndim >= 2 and not a.flags.c_contiguous and a.swapaxes(0, 1).flags.c_contiguous
+
+
+_CACHE_LIMIT = 512
+
+
+def cached(store: dict, key, build, *args):
+    """``build(*args)``, remembered in ``store`` under ``key``: checks and set-up that depend only on shapes
+    and options, done once per call signature. Unhashable keys (a list among the options) are not
+    remembered; the store is emptied when it grows past ``_CACHE_LIMIT`` entries."""
+    try:
+        return store[key]
+    except KeyError:
+        pass
+    except TypeError:
+        return build(*args)
+    value = build(*args)
+    if len(store) >= _CACHE_LIMIT:
+        store.clear()
+    store[key] = value
+    return value

@@ -36,6 +36,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
+from ._util import cached, is_channel_major
 
 __all__ = [
     "conv1d",
@@ -100,9 +101,8 @@ def _kernel_image(x: np.ndarray) -> tuple:
     """``x`` ``(N, C, *S)`` as the kernels take it: flat, and whether its memory is ``(C, N, *S)``."""
     if x.flags.c_contiguous:
         return x.reshape(-1), False
-    swapped = x.swapaxes(0, 1)
-    if swapped.flags.c_contiguous:  # a conv output: channel-major memory
-        return swapped.reshape(-1), True
+    if is_channel_major(x):  # a conv output
+        return x.swapaxes(0, 1).reshape(-1), True
     return np.ascontiguousarray(x).reshape(-1), False
 
 
@@ -228,12 +228,8 @@ def _chunk(geo: _Geometry, n: int, rows: int, itemsize: int) -> int:
 
 def _image_step(x: np.ndarray, channel_major: bool) -> int:
     """Elements between consecutive images' first planes in ``x``'s kernel layout."""
-    plane = int(np.prod(x.shape[2:]))
+    plane = math.prod(x.shape[2:])
     return plane if channel_major else plane * x.shape[1]
-
-
-def _chunk_args(geo: _Geometry, m: int, c: int) -> tuple:
-    return ((m, c) + geo.image, geo.kernel, geo.cols, geo.stride, geo.pad, geo.dilation)
 
 
 def _conv_forward_chunked(x: np.ndarray, w: np.ndarray, b, geo: _Geometry, per: int) -> np.ndarray:
@@ -254,7 +250,7 @@ def _conv_forward_chunked(x: np.ndarray, w: np.ndarray, b, geo: _Geometry, per: 
         m = min(per, n - s)
         length = m * positions
         cols = buf[: (rows + bias_row) * length].reshape(rows + bias_row, length)
-        im2col(image[s * step :], buf[: rows * length], *_chunk_args(geo, m, c), channel_major, False, n)
+        im2col(image[s * step :], buf[: rows * length], *_kernel_args(geo, m, c), channel_major, False, n)
         if bias_row:
             cols[rows] = 1
         np.matmul(wm, cols, out=y[:, s * positions : s * positions + length])
@@ -285,7 +281,7 @@ def _conv_backward_chunked(x, w, gm, geo, per, need_x, need_w, need_b) -> tuple:
         m = min(per, n - s)
         length = m * positions
         g = gm[:, s * positions : s * positions + length]
-        args = _chunk_args(geo, m, c)
+        args = _kernel_args(geo, m, c)
         if need_w:
             cols = buf[: (rows + bias_row) * length].reshape(rows + bias_row, length)
             kernels.im2col(image[s * step :], buf[: rows * length], *args, channel_major, False, n)
@@ -577,19 +573,9 @@ _GEOMETRIES: dict = {}
 
 
 def _geometry(build, op: str, nd: int, input, weight, bias, *options) -> tuple:
-    """``build(...)``'s ``(geometry, batched)``, cached by shapes and options (unhashable options: not cached)."""
+    """``build(...)``'s ``(geometry, batched)``, cached by shapes and options."""
     key = (op, input.data.shape, weight.data.shape, None if bias is None else bias.data.shape, *options)
-    try:
-        return _GEOMETRIES[key]
-    except KeyError:
-        pass
-    except TypeError:  # a list among the options
-        return build(op, nd, input, weight, bias, *options)
-    found = build(op, nd, input, weight, bias, *options)
-    if len(_GEOMETRIES) > 512:
-        _GEOMETRIES.clear()
-    _GEOMETRIES[key] = found
-    return found
+    return cached(_GEOMETRIES, key, build, op, nd, input, weight, bias, *options)
 
 
 def _conv(op: str, nd: int, input, weight, bias, stride, padding, dilation, groups) -> Tensor:

@@ -25,6 +25,7 @@ from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
 from . import elementwise as _ew
 from . import reduce as _reduce
+from ._util import cached, is_channel_major
 
 __all__ = [
     "max_pool1d",
@@ -215,15 +216,10 @@ def _planes(data: np.ndarray, n: int) -> tuple:
     return np.ascontiguousarray(data).reshape(_prod(lead), plane), lead
 
 
-def _channel_major(a: np.ndarray, n: int) -> bool:
-    """Whether ``a`` ``(N, C, *S)`` lies in ``(C, N, *S)`` memory: a convolution's output (or what kept its layout)."""
-    return a.ndim == n + 2 and not a.flags.c_contiguous and a.swapaxes(0, 1).flags.c_contiguous
-
-
 def _planes_in_memory_order(data: np.ndarray, n: int) -> tuple:
     """``(planes (B, plane), lead, channel_major)``: like ``_planes``, but a channel-major input is read
     plane by plane in its own memory order, without a copy (float16 still computes in float32)."""
-    if _channel_major(data, n):
+    if data.ndim == n + 2 and is_channel_major(data):
         lead = data.shape[:-n]
         swapped = data.swapaxes(0, 1)
         if data.dtype == np.float16:
@@ -379,7 +375,9 @@ class _ScatterAdd(Function):
     @staticmethod
     def forward(ctx, g, idx, in_shape, n):
         ctx.meta = (idx, n)
-        channel_major = _channel_major(idx, n)  # then g, the result and idx all go in (C, N, ...) order
+        channel_major = idx.ndim == n + 2 and is_channel_major(
+            idx
+        )  # then g, the result and idx all go in (C, N, ...) order
         gd = g.data
         if channel_major:
             gd = gd.swapaxes(0, 1)
@@ -417,7 +415,7 @@ _MAX_POOL_SETUPS: dict = {}
 
 
 def _max_pool_setup(op, n, input, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
-    """``(windows, regular dims)`` for these arguments, checked once per signature."""
+    """``(windows, regular dims)`` for these arguments."""
     k, s, p, d, out = _pool_args(op, input, n, kernel_size, stride, padding, dilation, ceil_mode, True)
     spatial = input.data.shape[-n:]
     win = _Windows(spatial, out, [_regular_dim(*a) for a in zip(spatial, k, s, p, d, out)])
@@ -427,17 +425,8 @@ def _max_pool_setup(op, n, input, kernel_size, stride, padding, dilation, ceil_m
 def _max_pool(op, n, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     _check_input(op, input, n)
     key = (op, input.data.shape[-n:], kernel_size, stride, padding, dilation, bool(ceil_mode))
-    try:
-        setup = _MAX_POOL_SETUPS.get(key)
-    except TypeError:  # a list among the options: not cached
-        key, setup = None, None
-    if setup is None:
-        setup = _max_pool_setup(op, n, input, kernel_size, stride, padding, dilation, ceil_mode)
-        if key is not None:
-            if len(_MAX_POOL_SETUPS) > 512:
-                _MAX_POOL_SETUPS.clear()
-            _MAX_POOL_SETUPS[key] = setup
-    win, regular = setup
+    args = (op, n, input, kernel_size, stride, padding, dilation, ceil_mode)
+    win, regular = cached(_MAX_POOL_SETUPS, key, _max_pool_setup, *args)
     return _MaxPool.apply(input, win, bool(return_indices), regular)
 
 
