@@ -340,6 +340,15 @@ class Linear(Function):
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``: input (*, in), weight (out, in), bias (out,) -> (*, out)."""
+    x, w = input.data, weight.data
+    if (
+        w.ndim == 2
+        and x.ndim
+        and x.shape[-1] == w.shape[1]
+        and w.dtype is x.dtype
+        and (bias is None or (bias.data.dtype is x.dtype and bias.data.shape == w.shape[:1]))
+    ):  # the usual call, checked in one go (batch-1 inference pays for every check)
+        return Linear.apply(input, weight, bias)
     if weight.ndim != 2:
         raise ShapeError(f"linear: weight must be 2-d (out_features, in_features), got shape {weight.shape}")
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:

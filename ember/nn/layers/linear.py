@@ -63,13 +63,10 @@ class Linear(Module):
                 f"Linear: expected input with {self.in_features} features in its last dimension, got shape {input.shape}"
             )
         params = self._parameters  # not self.weight: Module.__getattr__ is a Python call per lookup
-        weight, bias = params.get("weight"), params.get("bias")
-        if weight is not None and input.data.ndim:
-            w, dt = weight.data, input.data.dtype
-            if w.dtype is dt and w.shape == (self.out_features, self.in_features):
-                if bias is None or (bias.data.dtype is dt and bias.data.shape == (self.out_features,)):
-                    return _linalg.Linear.apply(input, weight, bias)
-        return _linalg.linear(input, self.weight, self.bias)  # the general checks, with their errors
+        weight = params.get("weight")
+        if weight is None:  # deleted or set to None: the attribute's own error
+            weight = self.weight
+        return _linalg.linear(input, weight, params.get("bias"))
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
