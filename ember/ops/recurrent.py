@@ -125,6 +125,15 @@ def _prev(buf, init, ps, pb, b):
     return np.concatenate((buf[ps : ps + pb], init[pb:b]))
 
 
+def _hidden_product(hp, whh_t, hg, hg_zero, ps, b):
+    """``h_prev W_hh^T`` of a step's ``b`` rows, into ``hg``; zeros for the first step without a given h0."""
+    if ps < 0 and hg_zero is not None:
+        return hg_zero[:b]
+    out = hg[:b]
+    np.dot(hp, whh_t, out=out)
+    return out
+
+
 class _Direction:
     """What one layer-direction's forward keeps for its backward."""
 
@@ -167,11 +176,7 @@ def _run_direction(mode, x_in, steps, reverse, w, h0, c0, h0_given, hidden_size,
             e = s + b
             hp = _prev(out, h0, ps, pb, b)
             cp = _prev(c, c0, ps, pb, b)
-            if ps < 0 and hg_zero is not None:
-                hgb = hg_zero[:b]
-            else:
-                hgb = hg[:b]
-                np.dot(hp, whh_t, out=hgb)
+            hgb = _hidden_product(hp, whh_t, hg, hg_zero, ps, b)
             step(gates[s:e], hgb, bias, cp, c[s:e], m[s:e])
             if proj:
                 np.dot(m[s:e], whr_t, out=out[s:e])
@@ -191,11 +196,7 @@ def _run_direction(mode, x_in, steps, reverse, w, h0, c0, h0_given, hidden_size,
         for s, b, ps, pb in order:
             e = s + b
             hp = _prev(out, h0, ps, pb, b)
-            if ps < 0 and hg_zero is not None:
-                hgb = hg_zero[:b]
-            else:
-                hgb = hg[:b]
-                np.dot(hp, whh_t, out=hgb)
+            hgb = _hidden_product(hp, whh_t, hg, hg_zero, ps, b)
             step(gates[s:e], hgb, bias, bias_hn, hp, hn[s:e], out[s:e])
         rec.hn = hn
     else:
@@ -206,11 +207,7 @@ def _run_direction(mode, x_in, steps, reverse, w, h0, c0, h0_given, hidden_size,
         for s, b, ps, pb in order:
             e = s + b
             hp = _prev(out, h0, ps, pb, b)
-            if ps < 0 and hg_zero is not None:
-                hgb = hg_zero[:b]
-            else:
-                hgb = hg[:b]
-                np.dot(hp, whh_t, out=hgb)
+            hgb = _hidden_product(hp, whh_t, hg, hg_zero, ps, b)
             step(out[s:e], hgb, bias, relu)
         rec.gates = None
     rec.out = out
