@@ -95,15 +95,15 @@ class Module:
         if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
-            self._remove_from(name)
+            self._remove_from(name, "_parameters")
             params[name] = value
         elif isinstance(value, Module):
             if params is None:
                 raise AttributeError("cannot assign a submodule before Module.__init__() call")
-            self._remove_from(name)
+            self._remove_from(name, "_modules")
             d["_modules"][name] = value
         elif isinstance(value, Buffer):
-            self._remove_from(name)
+            self._remove_from(name, "_buffers")
             self.register_buffer(name, value, value.persistent)
         elif params is not None and name in params:
             if value is not None:
@@ -124,11 +124,14 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _remove_from(self, name: str) -> None:
+    def _remove_from(self, name: str, keep: str) -> None:
+        """Forget ``name`` everywhere but in the registry ``keep``, which the caller assigns to: assigning to an
+        existing key keeps its place, so replacing a layer keeps the order of children and state_dict keys."""
         d = self.__dict__
         d.pop(name, None)
         for store in ("_parameters", "_buffers", "_modules"):
-            d[store].pop(name, None)
+            if store != keep:
+                d[store].pop(name, None)
         d["_non_persistent_buffers"].discard(name)
 
     def __getattr__(self, name: str):
@@ -191,14 +194,14 @@ class Module:
             raise TypeError(
                 f"cannot assign {type(param).__name__} as parameter '{name}' (nn.Parameter or None expected)"
             )
-        self._remove_from(name)
+        self._remove_from(name, "_parameters")
         self._parameters[name] = param
 
     def add_module(self, name: str, module: Module | None) -> None:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         self._check_name(name, "module")
-        self._remove_from(name)
+        self._remove_from(name, "_modules")
         self._modules[name] = module
 
     register_module = add_module

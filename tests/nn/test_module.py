@@ -195,6 +195,43 @@ def test_module_list_dict_parameter_list_dict():
     assert sorted(n for n, _ in pd.named_parameters()) == ["x", "y"]
 
 
+def test_replacing_a_child_or_parameter_keeps_its_place_like_torch():
+    # state_dict keys and children keep their order when one is replaced, as in PyTorch
+    orders = []
+    for lib in (nn, torch.nn):
+        m = lib.Sequential(lib.Linear(2, 2), lib.ReLU(), lib.Linear(2, 1))
+        m[0] = lib.Linear(2, 2)
+        m.add_module("1", lib.Tanh())
+        m[2].weight = lib.Parameter(m[2].weight.detach().clone())
+        m[2].register_parameter("bias", lib.Parameter(m[2].bias.detach().clone()))
+        orders.append((list(m.state_dict()), [type(c).__name__ for c in m.children()]))
+    assert orders[0] == orders[1]
+
+
+@pytest.mark.parametrize("kind", ["modules", "parameters"])
+def test_module_list_and_parameter_list_share_the_list_protocol(kind):
+    if kind == "modules":
+        make, cls = (lambda i: nn.Linear(i + 1, 1)), nn.ModuleList
+    else:
+        make, cls = (lambda i: nn.Parameter(em.zeros(i + 1))), nn.ParameterList
+    items = [make(i) for i in range(4)]
+    lst = cls(items[:2])
+    assert lst.extend(items[2:3]) is lst and lst.append(items[3]) is lst
+    assert len(lst) == 4 and list(lst) == items
+    assert lst[-1] is items[3] and lst[1] is items[1]
+    part = lst[1:3]
+    assert isinstance(part, cls) and list(part) == items[1:3]
+    other = make(9)
+    lst[-2] = other
+    assert lst[2] is other and len(lst) == 4
+    names = [n for n, _ in (lst.named_children() if kind == "modules" else lst.named_parameters())]
+    assert names[:4] == (["0", "1", "2", "3"] if kind == "modules" else ["0", "1", "2", "3"])
+    with pytest.raises(IndexError, match=f"{cls.__name__}: index 4 is out of range for length 4"):
+        lst[4]
+    with pytest.raises(IndexError, match=f"{cls.__name__}: index -5 is out of range for length 4"):
+        lst[-5] = other
+
+
 def test_linear_default_init_matches_torch_distribution():
     em.manual_seed(0)
     lin = nn.Linear(400, 300)
