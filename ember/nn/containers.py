@@ -89,29 +89,59 @@ class Sequential(Module):
         return self
 
 
-class ModuleList(Module):
+class _IndexedStore:
+    """The list protocol of ModuleList/ParameterList over their registry, keyed ``"0"``, ``"1"``, ...
+
+    ``_store_name`` names the registry; ``_put(key, value)`` registers one entry.
+    """
+
+    _store_name = ""
+
+    def _store(self) -> dict:
+        return self.__dict__[self._store_name]
+
+    def _put(self, key: str, value) -> None:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self._store())
+
+    def __iter__(self):
+        return iter(self._store().values())
+
+    def __getitem__(self, idx):
+        store = self._store()
+        if isinstance(idx, slice):
+            return type(self)(list(store.values())[idx])
+        keys = list(store)
+        return store[keys[_index(idx, len(keys), type(self).__name__)]]
+
+    def __setitem__(self, idx: int, value) -> None:
+        keys = list(self._store())
+        self._put(keys[_index(idx, len(keys), type(self).__name__)], value)
+
+    def append(self, value):
+        self._put(str(len(self)), value)
+        return self
+
+    def extend(self, values):
+        for v in values:
+            self.append(v)
+        return self
+
+
+class ModuleList(_IndexedStore, Module):
     """A list of modules whose parameters are registered (unlike a plain Python list)."""
+
+    _store_name = "_modules"
 
     def __init__(self, modules=None) -> None:
         super().__init__()
         if modules is not None:
             self.extend(modules)
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return ModuleList(list(self._modules.values())[idx])
-        keys = list(self._modules)
-        return self._modules[keys[_index(idx, len(keys), "ModuleList")]]
-
-    def __setitem__(self, idx: int, module: Module) -> None:
-        keys = list(self._modules)
-        self.add_module(keys[_index(idx, len(keys), "ModuleList")], module)
+    def _put(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
 
     def __delitem__(self, idx) -> None:
         items = list(self._modules.values())
@@ -122,15 +152,6 @@ class ModuleList(Module):
 
     def __iadd__(self, modules) -> ModuleList:
         return self.extend(modules)
-
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules) -> ModuleList:
-        for m in modules:
-            self.append(m)
-        return self
 
     def insert(self, index: int, module: Module) -> None:
         items = list(self._modules.values())
@@ -212,38 +233,18 @@ def _as_parameter(value) -> Parameter:
     return Parameter(value)
 
 
-class ParameterList(Module):
+class ParameterList(_IndexedStore, Module):
     """A list of parameters, registered as ``0``, ``1``, ..."""
+
+    _store_name = "_parameters"
 
     def __init__(self, values=None) -> None:
         super().__init__()
         if values is not None:
             self.extend(values)
 
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters.values())
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return ParameterList(list(self._parameters.values())[idx])
-        keys = list(self._parameters)
-        return self._parameters[keys[_index(idx, len(keys), "ParameterList")]]
-
-    def __setitem__(self, idx: int, value) -> None:
-        keys = list(self._parameters)
-        self.register_parameter(keys[_index(idx, len(keys), "ParameterList")], _as_parameter(value))
-
-    def append(self, value) -> ParameterList:
-        self.register_parameter(str(len(self)), _as_parameter(value))
-        return self
-
-    def extend(self, values) -> ParameterList:
-        for v in values:
-            self.append(v)
-        return self
+    def _put(self, key: str, value) -> None:
+        self.register_parameter(key, _as_parameter(value))
 
     def extra_repr(self) -> str:
         return "\n".join(
