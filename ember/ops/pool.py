@@ -229,10 +229,10 @@ def _planes_in_memory_order(data: np.ndarray, n: int) -> tuple:
     return x2, lead, False
 
 
-def _empty_planes(lead: tuple, spatial: tuple, dtype, channel_major: bool, fill=None) -> tuple:
+def _new_planes(lead: tuple, spatial: tuple, dtype, channel_major: bool, zeros: bool = False) -> tuple:
     """``(memory, view)``: a new ``lead + spatial`` array, in ``(C, N, ...)`` memory when ``channel_major``."""
     shape = ((lead[1], lead[0]) + lead[2:] if channel_major else lead) + spatial
-    memory = np.empty(shape, dtype) if fill is None else np.zeros(shape, dtype)
+    memory = np.zeros(shape, dtype) if zeros else np.empty(shape, dtype)
     return memory, memory.swapaxes(0, 1) if channel_major else memory
 
 
@@ -252,8 +252,8 @@ class _MaxPool(Function):
             # no kernel for these windows, and no indices needed: maxima of strided views
             return _window_reduce(data, regular, np.maximum).astype(data.dtype, copy=False)
         x2, lead, channel_major = _planes_in_memory_order(data, n)
-        out_memory, out = _empty_planes(lead, win.out_spatial, x2.dtype, channel_major)
-        idx_memory, idx = _empty_planes(lead, win.out_spatial, np.int64, channel_major)
+        out_memory, out = _new_planes(lead, win.out_spatial, x2.dtype, channel_major)
+        idx_memory, idx = _new_planes(lead, win.out_spatial, np.int64, channel_major)
         planes = (x2.shape[0], _prod(win.out_spatial))
         out_planes, idx_planes = out_memory.reshape(planes), idx_memory.reshape(planes)
         if inside and n == 2 and all(r[:2] == (2, 2) for r in regular):
@@ -383,7 +383,7 @@ class _ScatterAdd(Function):
             gd = gd.swapaxes(0, 1)
             idx = idx.swapaxes(0, 1)
         g2, _ = _planes(gd, n)
-        memory, out = _empty_planes(in_shape[:-n], in_shape[-n:], g2.dtype, channel_major, fill=0)
+        memory, out = _new_planes(in_shape[:-n], in_shape[-n:], g2.dtype, channel_major, zeros=True)
         _kernels().scatter_add(g2, idx.reshape(g2.shape), memory.reshape(g2.shape[0], _prod(in_shape[-n:])))
         return out.astype(g.data.dtype, copy=False)
 
