@@ -84,8 +84,11 @@ class Node:
     @property
     def output(self):
         """The op's (single) output as a tensor, rebuilt without a reference cycle."""
-        from ..tensor import Tensor
+        return Tensor(self.output_data, True, self, 0)
 
+    @property
+    def output_data(self):
+        """The op's (single) output array, checked like ``output`` (for first-order backwards on arrays)."""
         if self._out_data is None:
             if self._freed:
                 _ = self.saved_tensors  # raises the freed-graph error
@@ -97,7 +100,7 @@ class Node:
                 f"in-place operation: the output of shape {self._out_data.shape} of {self.name()} "
                 f"is at version {vc[0]}; expected version {version} instead"
             )
-        return Tensor(self._out_data, True, self, 0)
+        return self._out_data
 
     def release(self) -> None:
         if self._saved is not None or self._out_data is not None:

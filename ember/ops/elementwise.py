@@ -949,7 +949,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         if not _grad_state.enabled:  # first order: one pass, the mask cast inside the multiply
-            return new_tensor(np.multiply(g.data, ctx.output.data > 0, dtype=g.data.dtype), False, None, 0)
+            return new_tensor(np.multiply(g.data, ctx.output_data > 0, dtype=g.data.dtype), False, None, 0)
         return g * (ctx.output > 0)
 
 
