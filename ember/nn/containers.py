@@ -89,16 +89,18 @@ class Sequential(Module):
         return self
 
 
-class _IndexedStore:
-    """The list protocol of ModuleList/ParameterList over their registry, keyed ``"0"``, ``"1"``, ...
-
-    ``_store_name`` names the registry; ``_put(key, value)`` registers one entry.
-    """
+class _Registry:
+    """A container over one of its Module's registries (``_modules`` or ``_parameters``), named by ``_store_name``."""
 
     _store_name = ""
 
     def _store(self) -> dict:
         return self.__dict__[self._store_name]
+
+
+class _IndexedStore(_Registry):
+    """The list protocol of ModuleList/ParameterList over their registry, keyed ``"0"``, ``"1"``, ...;
+    ``_put(key, value)`` registers one entry."""
 
     def _put(self, key: str, value) -> None:
         raise NotImplementedError
@@ -164,13 +166,8 @@ class ModuleList(_IndexedStore, Module):
         raise NotImplementedError("ModuleList has no forward(): iterate over it in your own forward")
 
 
-class _NamedStore:
-    """The dict protocol of ModuleDict/ParameterDict over their registry (``_modules`` or ``_parameters``)."""
-
-    _store_name = ""
-
-    def _store(self) -> dict:
-        return self.__dict__[self._store_name]
+class _NamedStore(_Registry):
+    """The dict protocol of ModuleDict/ParameterDict over their registry."""
 
     def __delitem__(self, key: str) -> None:
         del self._store()[key]
