@@ -18,6 +18,10 @@ instead; element-wise ops keep that layout for free, and the next convolution
 reads it without a copy. Making it contiguous would cost a transpose copy of
 the output on every call. Transposed convolutions return contiguous NCHW.
 
+3x3, stride-1 convolutions with many channels (``winograd.applies``) run as
+Winograd F(2x2, 3x3) instead (``ember.ops.winograd``): 2.25x fewer
+multiplications, chunks of images on ``ember._threads``' worker threads.
+
 Three Functions close under differentiation, so gradients of any order
 work: the input-gradient of a convolution is a transposed convolution, the
 input-gradient of a transposed convolution is a convolution, and the weight
@@ -36,6 +40,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
+from . import winograd
 from ._util import cached, is_channel_major
 
 __all__ = [
@@ -391,9 +396,12 @@ class _Conv(Function):
     def forward(ctx, x, w, b, geo):
         xd, wd = _compute_dtype(x.data), _compute_dtype(w.data)
         bd = None if b is None else _compute_dtype(b.data)
-        y, cols = _conv_forward(xd, wd, bd, geo, bias_row=ctx.needs_input_grad[2])
         ctx.save_for_backward(x, w)
         ctx.geo = geo
+        if winograd.applies(geo, *xd.shape[:2], wd.shape[0]):
+            ctx.cols = None
+            return _restore(winograd.forward(xd, wd, bd, geo, _scratch), x.data.dtype)
+        y, cols = _conv_forward(xd, wd, bd, geo, bias_row=ctx.needs_input_grad[2])
         # keep the columns for the weight gradient (saves a second im2col) only when it will be needed
         if ctx.needs_input_grad[1]:
             ctx.cols = cols
@@ -415,6 +423,15 @@ class _Conv(Function):
         dtype = x.data.dtype
         wd = _compute_dtype(w.data)
         gd = _compute_dtype(grad.data)
+        if winograd.applies(geo, *x.data.shape[:2], wd.shape[0]):
+            xd = _compute_dtype(x.data)
+            dx, dw = winograd.backward(xd, wd, gd, geo, _scratch, need_x, need_w) if need_x or need_w else (None, None)
+            db = None
+            if need_b:
+                gm = _channel_major(gd)
+                db = gm.sum(1)
+                _scratch.give(gm)
+            return tuple(None if a is None else Tensor(_restore(a, dtype)) for a in (dx, dw, db)) + (None,)
         if cols is None and geo.groups == 1:
             xd = _compute_dtype(x.data)
             n = xd.shape[0]

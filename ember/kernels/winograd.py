@@ -1,0 +1,259 @@
+"""Numba kernels for Winograd F(2x2, 3x3) convolution: the four tile transforms.
+
+A 3x3, stride-1 convolution computes each 2x2 block of output ("tile") from the
+4x4 block of padded input under it. Winograd's F(2x2, 3x3) writes that as
+``Y = A^T [(G g G^T) * (B^T d B)] A`` with an element-wise product of 4x4
+arrays, so that summed over input channels the 16 element positions become 16
+independent matrix products (2.25x fewer multiplications than im2col's one).
+These kernels are the transforms around those products and their adjoints,
+each on the images ``first .. first + batch`` of the ``total`` in memory:
+
+- ``input_transform``: image -> ``V = B^T d B`` of every tile, 16 matrices ``(N*T, C)``;
+- ``output_transform``: 16 matrices ``(N*T, O)`` -> output ``A^T m A`` (+ bias);
+- ``output_adjoint``: output gradient -> ``A dy A^T`` of every tile, 16 matrices ``(N*T, O)``;
+- ``input_adjoint``: 16 matrices ``(N*T, C)`` -> input gradient ``B dv B^T``, overlapping tiles summed.
+
+``T = tiles_h * tiles_w`` tiles per image; tile ``p = n * T + ty * tiles_w + tx``
+(``n`` counted from ``first``). The 16 matrices lie ``stride`` elements apart in
+one flat buffer. Images and output gradients are flat ``(N, C, H, W)`` or
+``(C, N, H, W)`` (``channel_major``, a conv output's memory); outputs and input
+gradients are written channel-major ``(C, N, H, W)``.
+
+Layout for vectorising: each image first goes into a small zero-bordered
+buffer whose rows hold the even columns, then the odd columns, each column
+with its channels contiguous (``_gather``); results come back through the same
+kind of buffer (``_scatter``). Then a row of tiles is one contiguous run in
+every array: tile ``tx``'s column ``2tx + j`` is at ``tx * C`` in the even half
+(``j`` = 0), the odd half (1), and one column on (2, 3). So every transform
+is a handful of long loops over ``tiles_w * C`` elements with four output
+streams each (more streams need more run-time overlap checks than LLVM makes,
+and it gives up vectorising). The buffers also make padding and the partial
+tiles of odd sizes free of branches.
+
+All indices are unsigned (``uint64``), as in ``ember.kernels.conv``: a signed
+index costs a wrap-around check that stops vectorisation, and mixing signed and
+unsigned integers makes Numba compute the index in float64, hence the
+``_1``/``_2``/``_3`` constants instead of literals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, uint64
+
+_0, _1, _2, _3, _4 = uint64(0), uint64(1), uint64(2), uint64(3), uint64(4)
+
+
+@njit(cache=True, nogil=True)
+def _plane(n, c, batch, channels, size, channel_major):
+    if channel_major:
+        return (c * batch + n) * size
+    return (n * channels + c) * size
+
+
+@njit(cache=True, nogil=True)
+def _columns(width, col0, pairs, channels):
+    """Buffer-row offsets of columns ``col0 .. col0 + width``: even columns first, then odd, channels innermost."""
+    offsets = np.empty(width, np.uint64)
+    for w in range(width):
+        col = col0 + w
+        offsets[w] = ((col & _1) * pairs + (col >> _1)) * channels
+    return offsets
+
+
+@njit(cache=True, nogil=True)
+def _gather(src, buf, n, total, channels, height, width, row0, columns, row, channel_major):
+    """Image ``n`` of ``src`` into ``buf`` (rows of ``row`` elements) from row ``row0``, at the ``columns`` offsets."""
+    size = height * width
+    for c in range(channels):
+        plane = _plane(n, c, total, channels, size, channel_major)
+        for h in range(height):
+            line = plane + h * width
+            dst = (row0 + h) * row + c
+            for w in range(width):
+                buf[dst + columns[w]] = src[line + w]
+
+
+@njit(cache=True, nogil=True)
+def _scatter(buf, dst, bias, n, total, channels, height, width, row0, columns, row):
+    """Rows ``row0 ..`` of ``buf`` at the ``columns`` offsets, plus ``bias[c]``, into image ``n`` of ``dst`` ``(C, N, H, W)``."""
+    size = height * width
+    for c in range(channels):
+        plane = (c * total + n) * size
+        add = bias[c]
+        for h in range(height):
+            line = plane + h * width
+            src = (row0 + h) * row + c
+            for w in range(width):
+                dst[line + w] = buf[src + columns[w]] + add
+
+
+@njit(cache=True, nogil=True)
+def _input_pass(buf, v, ra, rb, sign, odd, channels, out, s, length):
+    """One row ``buf[ra] + sign * buf[rb]`` of a row of tiles' ``B^T d``, transformed along the row into 4 planes."""
+    for f in range(length):
+        e0 = buf[ra + f] + sign * buf[rb + f]
+        o0 = buf[ra + odd + f] + sign * buf[rb + odd + f]
+        e1 = buf[ra + channels + f] + sign * buf[rb + channels + f]
+        o1 = buf[ra + odd + channels + f] + sign * buf[rb + odd + channels + f]
+        v[out + f] = e0 - e1
+        v[out + s + f] = o0 + e1
+        v[out + _2 * s + f] = e1 - o0
+        v[out + _3 * s + f] = o0 - o1
+
+
+@njit(cache=True, nogil=True)
+def input_transform(
+    image, v, stride, first, batch, total, channels, height, width, pad_h, pad_w, tiles_h, tiles_w, channel_major
+):
+    """``v[4i+j][p, c] = (B^T d B)[i, j]`` for the 4x4 padded-input block ``d`` of tile ``p`` in channel ``c``."""
+    first, batch, total, channels = uint64(first), uint64(batch), uint64(total), uint64(channels)
+    height, width, pad_h, pad_w = uint64(height), uint64(width), uint64(pad_h), uint64(pad_w)
+    tiles_h, tiles_w, s = uint64(tiles_h), uint64(tiles_w), uint64(stride)
+    pairs = tiles_w + _1
+    row, odd, length = _2 * pairs * channels, pairs * channels, tiles_w * channels
+    buf = np.zeros((_2 * tiles_h + _2) * row, image.dtype)  # the border stays zero
+    plus, minus = image.dtype.type(1), image.dtype.type(-1)
+    columns = _columns(width, pad_w, pairs, channels)
+    for n in range(batch):
+        _gather(image, buf, first + n, total, channels, height, width, pad_h, columns, row, channel_major)
+        for ty in range(tiles_h):
+            r = _2 * ty * row
+            out = (n * tiles_h + ty) * length
+            # the rows of B^T d are (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
+            _input_pass(buf, v, r, r + _2 * row, minus, odd, channels, out, s, length)
+            _input_pass(buf, v, r + row, r + _2 * row, plus, odd, channels, out + _4 * s, s, length)
+            _input_pass(buf, v, r + _2 * row, r + row, minus, odd, channels, out + uint64(8) * s, s, length)
+            _input_pass(buf, v, r + row, r + _3 * row, minus, odd, channels, out + uint64(12) * s, s, length)
+
+
+@njit(cache=True, nogil=True)
+def output_transform(m, stride, y, bias, has_bias, channels, first, batch, total, out_h, out_w, tiles_h, tiles_w):
+    """``y`` ``(O, N, Ho, Wo)`` = the 2x2 blocks ``A^T m A`` of every tile, plus ``bias[o]`` when ``has_bias``."""
+    channels, first, batch, total = uint64(channels), uint64(first), uint64(batch), uint64(total)
+    out_h, out_w, tiles_h, tiles_w, s = uint64(out_h), uint64(out_w), uint64(tiles_h), uint64(tiles_w), uint64(stride)
+    row, odd, length = _2 * tiles_w * channels, tiles_w * channels, tiles_w * channels
+    buf = np.empty(_2 * tiles_h * row, m.dtype)
+    rows = np.empty(uint64(8) * length, m.dtype)
+    columns = _columns(out_w, _0, tiles_w, channels)
+    add = np.zeros(channels, m.dtype)
+    if has_bias:
+        add[:] = bias
+    for n in range(batch):
+        for ty in range(tiles_h):
+            src = (n * tiles_h + ty) * length
+            # A^T m: rows (m0 + m1 + m2, m1 - m2 - m3), one column (planes j, 4 + j, 8 + j, 12 + j) at a time
+            for j in range(4):
+                q = src + uint64(j) * s
+                t0, t1 = uint64(j) * length, uint64(4 + j) * length
+                for f in range(length):
+                    m0, m1, m2, m3 = m[q + f], m[q + _4 * s + f], m[q + uint64(8) * s + f], m[q + uint64(12) * s + f]
+                    rows[t0 + f] = m0 + m1 + m2
+                    rows[t1 + f] = m1 - m2 - m3
+            # then the same along each row
+            for i in range(2):
+                r = (_2 * ty + uint64(i)) * row
+                t = uint64(4 * i) * length
+                for f in range(length):
+                    a0, a1 = rows[t + f], rows[t + length + f]
+                    a2, a3 = rows[t + _2 * length + f], rows[t + _3 * length + f]
+                    buf[r + f] = a0 + a1 + a2
+                    buf[r + odd + f] = a1 - a2 - a3
+        _scatter(buf, y, add, first + n, total, channels, out_h, out_w, _0, columns, row)
+
+
+@njit(cache=True, nogil=True)
+def output_adjoint(grad, dm, stride, channels, first, batch, total, out_h, out_w, tiles_h, tiles_w, channel_major):
+    """``dm[4i+j][p, o] = (A dy A^T)[i, j]`` for the 2x2 output-gradient block ``dy`` of tile ``p``."""
+    channels, first, batch, total = uint64(channels), uint64(first), uint64(batch), uint64(total)
+    out_h, out_w, tiles_h, tiles_w, s = uint64(out_h), uint64(out_w), uint64(tiles_h), uint64(tiles_w), uint64(stride)
+    row, odd, length = _2 * tiles_w * channels, tiles_w * channels, tiles_w * channels
+    buf = np.zeros(_2 * tiles_h * row, grad.dtype)  # cropped positions of partial tiles stay zero
+    columns = _columns(out_w, _0, tiles_w, channels)
+    for n in range(batch):
+        _gather(grad, buf, first + n, total, channels, out_h, out_w, _0, columns, row, channel_major)
+        for ty in range(tiles_h):
+            r0 = _2 * ty * row
+            r1 = r0 + row
+            out = (n * tiles_h + ty) * length
+            # the rows of A dy are (d0, d0 + d1, d0 - d1, -d1); each is transformed the same way along the row
+            for f in range(length):
+                t0, t1 = buf[r0 + f], buf[r0 + odd + f]
+                dm[out + f], dm[out + s + f], dm[out + _2 * s + f], dm[out + _3 * s + f] = t0, t0 + t1, t0 - t1, -t1
+            out += _4 * s
+            for f in range(length):
+                t0, t1 = buf[r0 + f] + buf[r1 + f], buf[r0 + odd + f] + buf[r1 + odd + f]
+                dm[out + f], dm[out + s + f], dm[out + _2 * s + f], dm[out + _3 * s + f] = t0, t0 + t1, t0 - t1, -t1
+            out += _4 * s
+            for f in range(length):
+                t0, t1 = buf[r0 + f] - buf[r1 + f], buf[r0 + odd + f] - buf[r1 + odd + f]
+                dm[out + f], dm[out + s + f], dm[out + _2 * s + f], dm[out + _3 * s + f] = t0, t0 + t1, t0 - t1, -t1
+            out += _4 * s
+            for f in range(length):
+                t0, t1 = -buf[r1 + f], -buf[r1 + odd + f]
+                dm[out + f], dm[out + s + f], dm[out + _2 * s + f], dm[out + _3 * s + f] = t0, t0 + t1, t0 - t1, -t1
+
+
+@njit(cache=True, nogil=True)
+def _adjoint_pass(rows, buf, r, odd, channels, length, later):
+    """Add one row of ``B (dv B^T)`` for a row of tiles into ``buf`` at ``r``: ``rows`` holds its 4 columns of ``dv``'s row combination.
+
+    Tile ``tx``'s last two columns are the next tile's first two: they go through ``later`` and a
+    second loop, so that neither loop reads what it wrote.
+    """
+    for f in range(length):
+        a0, a1, a2, a3 = rows[f], rows[length + f], rows[_2 * length + f], rows[_3 * length + f]
+        buf[r + f] += a0
+        buf[r + odd + f] += a1 - a2 + a3
+        later[f] = a1 + a2 - a0
+        later[length + f] = -a3
+    for f in range(length):
+        buf[r + channels + f] += later[f]
+        buf[r + odd + channels + f] += later[length + f]
+
+
+@njit(cache=True, nogil=True)
+def input_adjoint(dv, stride, dx, first, batch, total, channels, height, width, pad_h, pad_w, tiles_h, tiles_w):
+    """``dx`` ``(C, N, H, W)`` = the sum over tiles of ``B dv B^T`` placed at each tile's 4x4 block (padding dropped)."""
+    first, batch, total, channels = uint64(first), uint64(batch), uint64(total), uint64(channels)
+    height, width, pad_h, pad_w = uint64(height), uint64(width), uint64(pad_h), uint64(pad_w)
+    tiles_h, tiles_w, s = uint64(tiles_h), uint64(tiles_w), uint64(stride)
+    pairs = tiles_w + _1
+    row, odd, length = _2 * pairs * channels, pairs * channels, tiles_w * channels
+    buf = np.empty((_2 * tiles_h + _2) * row, dv.dtype)
+    rows = np.empty(_4 * length, dv.dtype)
+    later = np.empty(_2 * length, dv.dtype)
+    zero = dv.dtype.type(0)
+    no_bias = np.zeros(channels, dv.dtype)
+    columns = _columns(width, pad_w, pairs, channels)
+    for n in range(batch):
+        buf[:] = zero
+        for ty in range(tiles_h):
+            src = (n * tiles_h + ty) * length
+            r = _2 * ty * row
+            # B dv has rows (v0, v1 - v2 + v3, -v0 + v1 + v2, -v3) (v_i: row i of dv, planes 4i .. 4i+3)
+            for j in range(4):
+                q = src + uint64(j) * s
+                part = uint64(j) * length
+                for f in range(length):
+                    rows[part + f] = dv[q + f]
+            _adjoint_pass(rows, buf, r, odd, channels, length, later)
+            for j in range(4):
+                q = src + uint64(j) * s
+                part = uint64(j) * length
+                for f in range(length):
+                    rows[part + f] = dv[q + _4 * s + f] - dv[q + uint64(8) * s + f] + dv[q + uint64(12) * s + f]
+            _adjoint_pass(rows, buf, r + row, odd, channels, length, later)
+            for j in range(4):
+                q = src + uint64(j) * s
+                part = uint64(j) * length
+                for f in range(length):
+                    rows[part + f] = dv[q + _4 * s + f] + dv[q + uint64(8) * s + f] - dv[q + f]
+            _adjoint_pass(rows, buf, r + _2 * row, odd, channels, length, later)
+            for j in range(4):
+                q = src + uint64(j) * s
+                part = uint64(j) * length
+                for f in range(length):
+                    rows[part + f] = -dv[q + uint64(12) * s + f]
+            _adjoint_pass(rows, buf, r + _3 * row, odd, channels, length, later)
+        _scatter(buf, dx, no_bias, first + n, total, channels, height, width, pad_h, columns, row)

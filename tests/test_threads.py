@@ -1,0 +1,74 @@
+"""ember._threads: parts of an op on worker threads with single-threaded BLAS."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from ember import _threads
+
+
+def test_results_in_order_and_equal_to_running_in_turn(monkeypatch):
+    monkeypatch.setattr(_threads, "workers", lambda: 3)
+    rng = np.random.default_rng(0)
+    mats = [rng.standard_normal((64, 64)) for _ in range(4)]
+    parts = [(a, b) for a, b in zip(mats, mats[1:])]
+    got = _threads.run_parts(lambda a, b: a @ b, parts)
+    for (a, b), r in zip(parts, got):
+        np.testing.assert_array_equal(r, a @ b)
+
+
+def test_parts_run_on_several_threads_when_blas_allows():
+    if _threads._openblas() is None:
+        pytest.skip("NumPy's BLAS has no per-thread thread count (not OpenBLAS 0.3.27+)")
+    barrier = threading.Barrier(2, timeout=10)
+    names = _threads.run_parts(lambda: (barrier.wait(), threading.current_thread().name)[1], [(), ()])
+    # both parts waited for each other, so they ran at the same time: the caller and one worker
+    assert names[0] == threading.current_thread().name
+    assert names[1].startswith("ember-worker")
+
+
+def test_callers_blas_setting_is_restored():
+    blas = _threads._openblas()
+    if blas is None:
+        pytest.skip("NumPy's BLAS has no per-thread thread count")
+    local = blas[0]
+    before = local(2)
+    try:
+        _threads.run_parts(lambda a: a @ a, [(np.ones((8, 8)),), (np.ones((8, 8)),)])
+        assert local(2) == 2  # what the caller had set survives
+    finally:
+        local(before)
+
+
+@pytest.mark.parametrize("failing", [0, 1])  # the caller's own part, a worker's part
+def test_an_error_in_any_part_is_raised_after_all_parts_finish(failing):
+    if _threads._openblas() is None:
+        pytest.skip("parts run in turn without per-thread BLAS")
+    finished = []
+
+    def part(i):
+        if i == failing:
+            raise ValueError(f"part {i} failed")
+        threading.Event().wait(0.05)
+        finished.append(i)
+
+    with pytest.raises(ValueError, match=f"part {failing} failed"):
+        _threads.run_parts(part, [(0,), (1,)])
+    assert finished == [1 - failing]
+
+
+def test_ember_num_threads_caps_the_workers(monkeypatch):
+    if _threads._openblas() is None:
+        assert _threads.workers() == 1
+        return
+    monkeypatch.setenv("EMBER_NUM_THREADS", "1")
+    assert _threads.workers() == 1
+    monkeypatch.delenv("EMBER_NUM_THREADS")
+    assert _threads.workers() == min(_threads._openblas()[1](), _threads._CPUS)
+
+
+def test_one_part_runs_in_the_caller():
+    assert _threads.run_parts(lambda: threading.current_thread().name, [()]) == [threading.current_thread().name]
