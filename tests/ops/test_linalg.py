@@ -149,7 +149,31 @@ def test_linear(xshape, bias, layout):
     )
 
 
+@pytest.mark.parametrize("xshape", [(1, 784), (784,), (1, 1, 784)])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_linear_of_one_row_matches_torch(xshape, bias, dtype):
+    # one row takes the Numba kernel (ember.kernels.linear); sums of 784 products of values in [-2, 2]
+    shapes = [xshape, (300, 784)] + ([(300,)] if bias else [])
+    tol = {"atol": 2e-4, "rtol": 1e-4} if dtype == np.float32 else {"atol": 1e-11, "rtol": 1e-10}
+    check_op(
+        shapes,
+        lambda x, w, *b: em.ops.linalg.linear(x, w, *b),
+        lambda x, w, *b: torch.nn.functional.linear(x, w, *b),
+        dtype=dtype,
+        **tol,
+    )
+
+
+def test_linear_of_a_strided_row():
+    rng = np.random.default_rng(0)
+    x, w, b = rng.standard_normal((1, 40)), rng.standard_normal((7, 20)), rng.standard_normal(7)
+    got = em.ops.linalg.linear(em.tensor(x)[:, ::2], em.tensor(w), em.tensor(b))
+    np.testing.assert_allclose(got.data, x[:, ::2] @ w.T + b, rtol=1e-12, atol=1e-12)
+
+
 def test_linear_gradcheck_and_double_backward():
+    check_gradcheck([(1, 4), (5, 4), (5,)], em.ops.linalg.linear)
     check_gradcheck([(2, 3, 4), (5, 4), (5,)], em.ops.linalg.linear)
     assert gradgradcheck(lambda x, w, b: em.ops.linalg.linear(x, w, b) ** 2, _f64((3, 4), (2, 4), (2,)))
 
