@@ -390,3 +390,37 @@ def test_erf_fallback_is_accurate():
     assert act._erf_numpy(x.astype(np.float32)).dtype == np.float32
     assert np.isnan(act._erf_numpy(np.array([np.nan])))[0]
     assert np.abs(act._erf(x) - ref).max() < 2e-15  # whichever erf gelu uses
+
+
+# ------------------------------------------------------------ big ReLU (one-pass kernels)
+# At 2^10 elements and more, ReLU runs Numba kernels on flat memory when its arrays share one layout.
+@pytest.mark.parametrize("layout", ["contiguous", "channel_major", "sliced"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_big_relu_matches_torch(layout, dtype):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((16, 8, 12, 12)).astype(dtype)
+    a[0, 0, 0, :4] = [np.nan, 0.0, -0.0, np.inf]
+    if layout == "channel_major":
+        a = np.ascontiguousarray(a.swapaxes(0, 1)).swapaxes(0, 1)
+    elif layout == "sliced":
+        a = np.concatenate([a, a], axis=3)[..., ::2]
+    g = rng.standard_normal(a.shape).astype(dtype)
+    g[0, 0, 1, :2] = [np.nan, np.inf]
+    x = em.tensor(a, requires_grad=True)
+    y = F.relu(x)
+    y.backward(em.tensor(g))
+    xt = torch.tensor(a, requires_grad=True)
+    yt = TF.relu(xt)
+    yt.backward(torch.tensor(g))
+    np.testing.assert_array_equal(y.data, yt.detach().numpy())
+    np.testing.assert_array_equal(x.grad.data, xt.grad.numpy())  # including NaN and inf where torch has them
+
+
+def test_big_relu_backward_with_a_gradient_of_another_layout():
+    # the output is channel-major, the incoming gradient contiguous: copied into its layout first
+    rng = np.random.default_rng(1)
+    a = np.ascontiguousarray(rng.standard_normal((8, 16, 12, 12)).astype(np.float32).swapaxes(0, 1)).swapaxes(0, 1)
+    g = rng.standard_normal(a.shape).astype(np.float32)
+    x = em.tensor(a, requires_grad=True)
+    F.relu(x).backward(em.tensor(g))
+    np.testing.assert_array_equal(x.grad.data, np.where(a <= 0, 0, g))
