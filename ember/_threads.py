@@ -80,12 +80,13 @@ def workers() -> int:
 def _pool(size: int):
     with _lock:
         pool = _state.get("pool")
-        if pool is None or _state["size"] < size:
+        # a forked child inherits the pool object but not its threads: it makes its own
+        if pool is None or _state["size"] < size or _state["pid"] != os.getpid():
             from concurrent.futures import ThreadPoolExecutor
 
             local = _state["blas"][0]
             pool = ThreadPoolExecutor(size, thread_name_prefix="ember-worker", initializer=lambda: local(1))
-            _state["pool"], _state["size"] = pool, size
+            _state["pool"], _state["size"], _state["pid"] = pool, size, os.getpid()
         return pool
 
 

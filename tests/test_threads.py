@@ -72,3 +72,32 @@ def test_ember_num_threads_caps_the_workers(monkeypatch):
 
 def test_one_part_runs_in_the_caller():
     assert _threads.run_parts(lambda: threading.current_thread().name, [()]) == [threading.current_thread().name]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork")
+def test_a_forked_child_makes_its_own_workers():
+    import os
+
+    if _threads._openblas() is None:
+        pytest.skip("parts run in turn without per-thread BLAS")
+    _threads.run_parts(lambda: None, [(), ()])  # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:  # the child: its parts must run (an inherited pool has no threads and would hang)
+        try:
+            ok = _threads.run_parts(lambda i: i * 2, [(1,), (2,)]) == [2, 4]
+        finally:
+            os._exit(0 if ok else 1)
+    import signal
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child's parts never ran")
+        time.sleep(0.01)
+    assert os.WEXITSTATUS(status) == 0

@@ -4,15 +4,20 @@ im2col's one product does 9 multiply-adds per input channel and output
 position. Winograd's minimal filtering computes each 2x2 output tile from its
 4x4 input tile with 16 (2.25x fewer): the input tiles and the weights are
 transformed (``V = B^T d B``, ``U = G g G^T``), the 16 element positions become
-16 independent products ``M[k] = U[k] @ V[k]`` over channels (``(O, C) @ (C, tiles)``),
-and ``A^T m A`` turns each tile's 16 sums back into 2x2 outputs. The
+16 independent products over channels, ``M[k] = V[k] @ U[k]^T`` (``(tiles, C) @
+(C, O)``), and ``A^T m A`` turns each tile's 16 sums back into 2x2 outputs. The
 transforms are in ``ember.kernels.winograd``; the products are BLAS.
 
 The backward is the exact adjoint of those same linear steps (not a second
-approximation): ``dM = A dy A^T`` per tile, then ``dU[k] = dM[k] @ V[k]^T`` (weight,
-``G^T dU G``) and ``dV[k] = U[k]^T @ dM[k]`` (input, ``B dV B^T`` summed over
-overlapping tiles). Rounding differs from im2col's by a few float32 ulps of
-the partial sums, as PyTorch's own Winograd kernels do.
+approximation): ``dM = A dy A^T`` per tile, then ``dU[k]^T = V[k]^T @ dM[k]``
+(weight: ``G^T dU G``) and ``dV[k] = dM[k] @ U[k]`` (input: ``B dV B^T``, summed
+over overlapping tiles). Rounding differs from im2col's by a few float32 ulps.
+
+Images go through in chunks (``_CHUNK_BYTES``) so that a chunk's tiles stay in
+cache from transform to product to inverse transform, and the batch is split
+into one range of chunks per worker thread (``ember._threads``), each on
+single-threaded BLAS, so the transforms run on every core too. The input
+tiles are rebuilt in backward rather than kept (6.4 MB for the reference CNN).
 """
 
 from __future__ import annotations
