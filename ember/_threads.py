@@ -1,20 +1,26 @@
-"""Worker threads for ops that split their work into independent parts (each part single-threaded BLAS).
+"""Worker threads for ops that split their work into independent parts, BLAS single-threaded meanwhile.
 
 A convolution done in chunks calls BLAS on small products with Numba
 transforms between them. Run in the caller's thread, each small product wakes
-OpenBLAS's thread pool (tens of microseconds) and the transforms use one
-core. ``run_parts`` instead hands each part to a worker thread whose BLAS calls
-are single-threaded (OpenBLAS's ``openblas_set_num_threads_local``), so the
-parts run side by side on as many cores as BLAS would have used, with no
-pool waking between calls. The kernels release the GIL (``nogil=True``), as
-NumPy's products do.
+OpenBLAS's thread pool and the transforms use one core. ``run_parts`` instead
+runs the parts side by side, the caller taking the first and worker threads
+the rest, with OpenBLAS set to one thread while they run (then set back), so
+that the parts use the cores BLAS would have used and nothing runs two thread
+pools at once. The kernels release the GIL (``nogil=True``), as NumPy's
+products do.
 
-Workers are used only where that per-thread BLAS setting exists (NumPy's
-bundled OpenBLAS 0.3.27+); otherwise, with ``EMBER_NUM_THREADS=1``, or where
-BLAS itself runs one thread, ``run_parts`` runs the parts in the caller's
-thread, one after another. The worker count is BLAS's own thread count
-(``OPENBLAS_NUM_THREADS``), so ember never runs more threads than the user
-allowed BLAS; ``EMBER_NUM_THREADS`` caps it.
+OpenBLAS's thread count is process-wide (its ``openblas_set_num_threads_local``
+too, in the pthreads build NumPy ships: setting it in one thread changed every
+thread's), so the first ``run_parts`` to start sets it to one and the last to
+finish restores it, under a lock. A BLAS call another thread makes meanwhile
+runs single-threaded.
+
+Workers are used only where ember can set OpenBLAS's thread count (NumPy's
+bundled OpenBLAS); otherwise, with ``EMBER_NUM_THREADS=1``, or where BLAS runs
+one thread, ``run_parts`` runs the parts in the caller's thread, one after
+another. The worker count is BLAS's own thread count (``OPENBLAS_NUM_THREADS``),
+so ember never runs more threads than the user allowed BLAS;
+``EMBER_NUM_THREADS`` caps it.
 """
 
 from __future__ import annotations
@@ -27,11 +33,16 @@ import threading
 
 _lock = threading.Lock()
 _CPUS = os.cpu_count() or 1
-_state: dict = {}  # "blas": (set_local, get_threads) or None; "pool": ThreadPoolExecutor; "size": its workers
+# "blas": (set_threads, get_threads) or None; "pool", "size", "pid": the worker pool;
+# "active": run_parts calls in progress; "saved": BLAS's thread count before the first of them
+_state: dict = {"active": 0, "saved": None}
+
+_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads")
+_GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads", "openblas_get_num_threads")
 
 
 def _openblas():
-    """``(openblas_set_num_threads_local, get_num_threads)`` of the OpenBLAS NumPy loaded, or None."""
+    """``(set_num_threads, get_num_threads)`` of the OpenBLAS NumPy loaded, or None."""
     if "blas" in _state:
         return _state["blas"]
     found = None
@@ -42,20 +53,12 @@ def _openblas():
             paths = sorted(set(re.findall(r"(/\S*openblas\S*\.so\S*)", maps.read())))
         for path in paths:
             lib = ctypes.CDLL(path)
-            local = getattr(lib, "openblas_set_num_threads_local", None)
-            get = None
-            for name in (
-                "scipy_openblas_get_num_threads64_",
-                "scipy_openblas_get_num_threads",
-                "openblas_get_num_threads",
-            ):
-                get = getattr(lib, name, None)
-                if get is not None:
-                    break
-            if local is not None and get is not None:
-                local.argtypes, local.restype = [ctypes.c_int], ctypes.c_int
-                get.argtypes, get.restype = [], ctypes.c_int
-                found = (local, get)
+            setter = next((getattr(lib, n) for n in _SETTERS if hasattr(lib, n)), None)
+            getter = next((getattr(lib, n) for n in _GETTERS if hasattr(lib, n)), None)
+            if setter is not None and getter is not None:
+                setter.argtypes, setter.restype = [ctypes.c_int], None
+                getter.argtypes, getter.restype = [], ctypes.c_int
+                found = (setter, getter)
                 break
     except (OSError, ValueError):  # no /proc (not Linux) or an unloadable library
         found = None
@@ -70,7 +73,8 @@ def workers() -> int:
     blas = _openblas()
     if blas is None:
         return 1
-    count = max(1, int(blas[1]()))
+    count = _state["saved"] if _state["active"] else blas[1]()  # inside run_parts BLAS reads 1
+    count = max(1, int(count))
     cap = os.environ.get("EMBER_NUM_THREADS")
     if cap is not None and cap.strip().isdigit():
         count = min(count, max(1, int(cap)))
@@ -78,38 +82,50 @@ def workers() -> int:
 
 
 def _pool(size: int):
-    with _lock:
-        pool = _state.get("pool")
-        # a forked child inherits the pool object but not its threads: it makes its own
-        if pool is None or _state["size"] < size or _state["pid"] != os.getpid():
-            from concurrent.futures import ThreadPoolExecutor
+    pool = _state.get("pool")
+    # a forked child inherits the pool object but not its threads: it makes its own
+    if pool is None or _state["size"] < size or _state["pid"] != os.getpid():
+        from concurrent.futures import ThreadPoolExecutor
 
-            local = _state["blas"][0]
-            pool = ThreadPoolExecutor(size, thread_name_prefix="ember-worker", initializer=lambda: local(1))
-            _state["pool"], _state["size"], _state["pid"] = pool, size, os.getpid()
-        return pool
+        pool = ThreadPoolExecutor(size, thread_name_prefix="ember-worker")
+        _state["pool"], _state["size"], _state["pid"] = pool, size, os.getpid()
+    return pool
+
+
+def _enter(size: int):
+    """BLAS to one thread (the first caller in), and the pool."""
+    setter, getter = _state["blas"]
+    with _lock:
+        if _state["active"] == 0:
+            _state["saved"] = getter()
+            setter(1)
+        _state["active"] += 1
+        return _pool(size)
+
+
+def _leave() -> None:
+    setter = _state["blas"][0]
+    with _lock:
+        _state["active"] -= 1
+        if _state["active"] == 0:
+            setter(_state["saved"])
+            _state["saved"] = None
 
 
 def run_parts(fn, parts: list) -> list:
-    """``[fn(*p) for p in parts]``, on the worker threads when there are several parts and workers."""
+    """``[fn(*p) for p in parts]``, side by side on worker threads when there are several parts."""
     if len(parts) < 2 or _openblas() is None or threading.current_thread().name.startswith("ember-worker"):
         return [fn(*p) for p in parts]
-    pool = _pool(len(parts) - 1)
-    futures = [pool.submit(fn, *p) for p in parts[1:]]
+    pool = _enter(len(parts) - 1)
     try:
-        first = _run_local(fn, parts[0])  # the caller works too, on single-threaded BLAS like the others
+        futures = [pool.submit(fn, *p) for p in parts[1:]]
+        try:
+            first = fn(*parts[0])  # the caller works too
+        finally:
+            errors = [f.exception() for f in futures]  # wait for every part before the caller's buffers go
     finally:
-        rest = [f.exception() for f in futures]  # wait for every part before the caller's buffers go
-    for error in rest:
+        _leave()
+    for error in errors:
         if error is not None:
             raise error
     return [first] + [f.result() for f in futures]
-
-
-def _run_local(fn, part):
-    local = _state["blas"][0]
-    previous = local(1)
-    try:
-        return fn(*part)
-    finally:
-        local(previous)

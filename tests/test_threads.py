@@ -30,17 +30,22 @@ def test_parts_run_on_several_threads_when_blas_allows():
     assert names[1].startswith("ember-worker")
 
 
-def test_callers_blas_setting_is_restored():
+def test_blas_runs_one_thread_during_the_parts_and_its_count_is_restored():
     blas = _threads._openblas()
     if blas is None:
-        pytest.skip("NumPy's BLAS has no per-thread thread count")
-    local = blas[0]
-    before = local(2)
+        pytest.skip("ember cannot set NumPy's BLAS thread count")
+    setter, getter = blas
+    before = getter()
+    setter(2)  # OpenBLAS's count is process-wide: a worker setting it must not leave it changed
     try:
-        _threads.run_parts(lambda a: a @ a, [(np.ones((8, 8)),), (np.ones((8, 8)),)])
-        assert local(2) == 2  # what the caller had set survives
+        seen = _threads.run_parts(lambda: getter(), [(), (), ()])
+        assert seen == [1, 1, 1]
+        assert getter() == 2
+        with pytest.raises(ValueError):
+            _threads.run_parts(lambda i: (_ for _ in ()).throw(ValueError("boom")) if i else None, [(0,), (1,)])
+        assert getter() == 2  # restored after a failing part too
     finally:
-        local(before)
+        setter(before)
 
 
 @pytest.mark.parametrize("failing", [0, 1])  # the caller's own part, a worker's part
