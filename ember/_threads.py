@@ -15,6 +15,15 @@ thread's), so the first ``run_parts`` to start sets it to one and the last to
 finish restores it, under a lock. A BLAS call another thread makes meanwhile
 runs single-threaded.
 
+After a multi-threaded call, OpenBLAS's own worker threads spin waiting for
+more work for a long while (``OPENBLAS_THREAD_TIMEOUT``, by default about 2^28
+cycles), and a part running beside a spinning thread got half a core: the
+reference CNN's 32->64 convolution took 11 ms in a training step against 7.8
+alone. So the first ``run_parts`` in also shuts OpenBLAS's threads down
+(``blas_thread_shutdown_``, as OpenBLAS itself does before a fork; its next
+multi-threaded call starts them again, about 0.1 ms), but only when no other
+Python thread exists that could be inside OpenBLAS at that moment.
+
 Workers are used only where ember can set OpenBLAS's thread count (NumPy's
 bundled OpenBLAS); otherwise, with ``EMBER_NUM_THREADS=1``, or where BLAS runs
 one thread, ``run_parts`` runs the parts in the caller's thread, one after
@@ -58,7 +67,7 @@ def _openblas():
             if setter is not None and getter is not None:
                 setter.argtypes, setter.restype = [ctypes.c_int], None
                 getter.argtypes, getter.restype = [], ctypes.c_int
-                found = (setter, getter)
+                found = (setter, getter, getattr(lib, "blas_thread_shutdown_", None))
                 break
     except (OSError, ValueError):  # no /proc (not Linux) or an unloadable library
         found = None
@@ -92,13 +101,21 @@ def _pool(size: int):
     return pool
 
 
+def _alone() -> bool:
+    """Whether no other Python thread could be inside OpenBLAS (ember's idle workers aside)."""
+    me = threading.current_thread()
+    return all(t is me or t.name.startswith("ember-worker") for t in threading.enumerate())
+
+
 def _enter(size: int):
     """BLAS to one thread (the first caller in), and the pool."""
-    setter, getter = _state["blas"]
+    setter, getter, shutdown = _state["blas"]
     with _lock:
         if _state["active"] == 0:
             _state["saved"] = getter()
             setter(1)
+            if shutdown is not None and _state["saved"] > 1 and _alone():
+                shutdown()
         _state["active"] += 1
         return _pool(size)
 

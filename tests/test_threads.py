@@ -34,7 +34,7 @@ def test_blas_runs_one_thread_during_the_parts_and_its_count_is_restored():
     blas = _threads._openblas()
     if blas is None:
         pytest.skip("ember cannot set NumPy's BLAS thread count")
-    setter, getter = blas
+    setter, getter = blas[:2]
     before = getter()
     setter(2)  # OpenBLAS's count is process-wide: a worker setting it must not leave it changed
     try:
@@ -106,3 +106,36 @@ def test_a_forked_child_makes_its_own_workers():
             pytest.fail("the forked child's parts never ran")
         time.sleep(0.01)
     assert os.WEXITSTATUS(status) == 0
+
+
+def test_openblas_threads_are_stopped_only_when_no_other_thread_could_be_in_blas(monkeypatch):
+    blas = _threads._openblas()
+    if blas is None:
+        pytest.skip("ember cannot set NumPy's BLAS thread count")
+    setter, getter, shutdown = blas
+    if shutdown is None:
+        pytest.skip("this OpenBLAS exports no blas_thread_shutdown_")
+    calls = []
+    monkeypatch.setitem(_threads._state, "blas", (setter, getter, lambda: calls.append(1) or shutdown()))
+    before = getter()
+    setter(2)
+    try:
+        rng = np.random.default_rng(0)
+        a = rng.standard_normal((300, 300))
+        if _threads._alone():
+            _threads.run_parts(lambda m: m @ m, [(a,), (a,)])
+            assert calls == [1]
+        calls.clear()
+        stop = threading.Event()
+        other = threading.Thread(target=stop.wait)  # another Python thread: it might be inside BLAS
+        other.start()
+        try:
+            _threads.run_parts(lambda m: m @ m, [(a,), (a,)])
+        finally:
+            stop.set()
+            other.join()
+        assert calls == []
+        np.testing.assert_allclose(a @ a, np.einsum("ij,jk->ik", a, a), rtol=1e-10, atol=1e-10)  # BLAS restarts
+        assert getter() == 2
+    finally:
+        setter(before)
