@@ -185,3 +185,19 @@ def test_reference_cnn_shape_matches_torch():
     np.testing.assert_allclose(ye.data, yt.detach().numpy(), atol=1e-4, rtol=1e-4)
     for a, b in zip(e, t):
         np.testing.assert_allclose(a.grad.data, b.grad.numpy(), atol=2e-3, rtol=1e-4)  # sums over 12,544 positions
+
+
+def test_one_big_image_matches_torch():
+    # one image of odd size takes the path by its own tiles (17 x 15 >= MIN_TILES): one chunk, one part
+    rng = np.random.default_rng(9)
+    arrays = [rng.uniform(-1, 1, (1, 16, 33, 30)), rng.uniform(-0.3, 0.3, (20, 16, 3, 3)), rng.uniform(-1, 1, 20)]
+    e = [em.tensor(a, requires_grad=True) for a in arrays]
+    t = [torch.tensor(a, requires_grad=True) for a in arrays]
+    assert winograd.applies(conv._Geometry(2, (3, 3), (1, 1), (1, 1), (1, 1), 1, (33, 30), (33, 30)), 1, 16, 20)
+    ye, yt = F.conv2d(*e, padding=1), TF.conv2d(*t, padding=1)
+    g = rng.standard_normal(yt.shape)
+    ye.backward(em.tensor(g))
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(ye.data, yt.detach().numpy(), **TOL64)
+    for a, b in zip(e, t):
+        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), **TOL64)
