@@ -62,16 +62,25 @@ def _columns(width, col0, pairs, channels):
 
 
 @njit(cache=True, nogil=True)
-def _gather(src, buf, n, total, channels, height, width, row0, columns, row, channel_major):
-    """Image ``n`` of ``src`` into ``buf`` (rows of ``row`` elements) from row ``row0``, at the ``columns`` offsets."""
+def _gather(src, buf, n, total, channels, height, width, row0, columns, row, channel_major, sums, summing):
+    """Image ``n`` of ``src`` into ``buf`` (rows of ``row`` elements) from row ``row0``, at the ``columns`` offsets.
+
+    With ``summing``, each channel's sum is added into ``sums`` (float64) on the way.
+    """
     size = height * width
     for c in range(channels):
         plane = _plane(n, c, total, channels, size, channel_major)
+        total_c = 0.0
         for h in range(height):
             line = plane + h * width
             dst = (row0 + h) * row + c
             for w in range(width):
-                buf[dst + columns[w]] = src[line + w]
+                v = src[line + w]
+                buf[dst + columns[w]] = v
+                if summing:
+                    total_c += v
+        if summing:
+            sums[c] += total_c
 
 
 @njit(cache=True, nogil=True)
@@ -115,8 +124,11 @@ def input_transform(
     buf = np.zeros((_2 * tiles_h + _2) * row, image.dtype)  # the border stays zero
     plus, minus = image.dtype.type(1), image.dtype.type(-1)
     columns = _columns(width, pad_w, pairs, channels)
+    no_sums = np.zeros(1)
     for n in range(batch):
-        _gather(image, buf, first + n, total, channels, height, width, pad_h, columns, row, channel_major)
+        _gather(
+            image, buf, first + n, total, channels, height, width, pad_h, columns, row, channel_major, no_sums, False
+        )
         for ty in range(tiles_h):
             r = _2 * ty * row
             out = (n * tiles_h + ty) * length
@@ -163,15 +175,21 @@ def output_transform(m, stride, y, bias, has_bias, channels, first, batch, total
 
 
 @njit(cache=True, nogil=True)
-def output_adjoint(grad, dm, stride, channels, first, batch, total, out_h, out_w, tiles_h, tiles_w, channel_major):
-    """``dm[4i+j][p, o] = (A dy A^T)[i, j]`` for the 2x2 output-gradient block ``dy`` of tile ``p``."""
+def output_adjoint(
+    grad, dm, stride, channels, first, batch, total, out_h, out_w, tiles_h, tiles_w, channel_major, sums
+):
+    """``dm[4i+j][p, o] = (A dy A^T)[i, j]`` for the 2x2 output-gradient block ``dy`` of tile ``p``.
+
+    Adds each channel's gradient sum (the bias gradient) into ``sums`` (float64) when it has an entry per channel.
+    """
     channels, first, batch, total = uint64(channels), uint64(first), uint64(batch), uint64(total)
     out_h, out_w, tiles_h, tiles_w, s = uint64(out_h), uint64(out_w), uint64(tiles_h), uint64(tiles_w), uint64(stride)
     row, odd, length = _2 * tiles_w * channels, tiles_w * channels, tiles_w * channels
     buf = np.zeros(_2 * tiles_h * row, grad.dtype)  # cropped positions of partial tiles stay zero
     columns = _columns(out_w, _0, tiles_w, channels)
+    summing = sums.shape[0] == channels
     for n in range(batch):
-        _gather(grad, buf, first + n, total, channels, out_h, out_w, _0, columns, row, channel_major)
+        _gather(grad, buf, first + n, total, channels, out_h, out_w, _0, columns, row, channel_major, sums, summing)
         for ty in range(tiles_h):
             r0 = _2 * ty * row
             r1 = r0 + row

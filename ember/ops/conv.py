@@ -424,14 +424,13 @@ class _Conv(Function):
         wd = _compute_dtype(w.data)
         gd = _compute_dtype(grad.data)
         if winograd.applies(geo, *x.data.shape[:2], wd.shape[0]):
-            xd = _compute_dtype(x.data)
-            dx, dw = winograd.backward(xd, wd, gd, geo, _scratch, need_x, need_w) if need_x or need_w else (None, None)
-            db = None
-            if need_b:
+            if need_x or need_w:  # the bias gradient is summed on the way
+                grads = winograd.backward(_compute_dtype(x.data), wd, gd, geo, _scratch, need_x, need_w, need_b)
+            else:
                 gm = _channel_major(gd)
-                db = gm.sum(1)
+                grads = (None, None, gm.sum(1))
                 _scratch.give(gm)
-            return tuple(None if a is None else Tensor(_restore(a, dtype)) for a in (dx, dw, db)) + (None,)
+            return tuple(None if a is None else Tensor(_restore(a, dtype)) for a in grads) + (None,)
         if cols is None and geo.groups == 1:
             xd = _compute_dtype(x.data)
             n = xd.shape[0]

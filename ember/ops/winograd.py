@@ -161,8 +161,10 @@ def forward(x: np.ndarray, w: np.ndarray, b, geo, scratch) -> np.ndarray:
     return y.swapaxes(0, 1)
 
 
-def backward(x: np.ndarray, w: np.ndarray, grad: np.ndarray, geo, scratch, need_x: bool, need_w: bool) -> tuple:
-    """``(input gradient or None, weight gradient or None)`` from the output gradient ``(N, O, Ho, Wo)``.
+def backward(
+    x: np.ndarray, w: np.ndarray, grad: np.ndarray, geo, scratch, need_x: bool, need_w: bool, need_b: bool = False
+) -> tuple:
+    """``(input, weight, bias gradients, None where not needed)`` from the output gradient ``(N, O, Ho, Wo)``.
 
     Chunk by chunk: the output gradient's tiles ``dM``, then ``dU += V^T @ dM`` (the input tiles are
     rebuilt, not kept from forward) and ``dV = dM @ U``, whose inverse transform is the input gradient.
@@ -182,9 +184,12 @@ def backward(x: np.ndarray, w: np.ndarray, grad: np.ndarray, geo, scratch, need_
     def run(lo, hi, dm, v, dv):
         du = np.zeros((16, c, o), x.dtype) if need_w else None
         part = np.empty_like(du) if need_w else None
+        sums = np.zeros(o if need_b else 1)  # the bias gradient, summed as the output gradient is read
         for s in range(lo, hi, per):
             k = min(per, hi - s)
-            kernels.output_adjoint(flat, dm.reshape(-1), dm.shape[1], o, s, k, n, oh, ow, th, tw, grad_channel_major)
+            kernels.output_adjoint(
+                flat, dm.reshape(-1), dm.shape[1], o, s, k, n, oh, ow, th, tw, grad_channel_major, sums
+            )
             dmk = _view(dm, k * t, o)
             if need_w:
                 kernels.input_transform(
@@ -197,7 +202,7 @@ def backward(x: np.ndarray, w: np.ndarray, grad: np.ndarray, geo, scratch, need_
                 kernels.input_adjoint(
                     dv.reshape(-1), dv.shape[1], dx.reshape(-1), s, k, n, c, h, wd, geo.pad[1], geo.pad[2], th, tw
                 )
-        return du
+        return du, sums
 
     parts = [
         (
@@ -209,10 +214,11 @@ def backward(x: np.ndarray, w: np.ndarray, grad: np.ndarray, geo, scratch, need_
         )
         for lo, hi in _parts(n)
     ]
-    dus = _threads.run_parts(run, parts)
+    results = _threads.run_parts(run, parts)
     for _, _, dm, v, dv in parts:
         scratch.give(dm)
         scratch.give(v)
         scratch.give(dv)
-    gw = _weight_adjoint(sum(dus[1:], dus[0])) if need_w else None
-    return (dx.swapaxes(0, 1) if need_x else None), gw
+    gw = _weight_adjoint(sum(r[0] for r in results[1:]) + results[0][0]) if need_w else None
+    gb = sum(r[1] for r in results).astype(x.dtype) if need_b else None
+    return (dx.swapaxes(0, 1) if need_x else None), gw, gb
