@@ -13,8 +13,9 @@ from functools import lru_cache
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import state as _grad_state
 from ..errors import DTypeError, ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, new_tensor
 
 __all__ = [
     "matmul",
@@ -372,6 +373,15 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         and w.dtype is x.dtype
         and (bias is None or (bias.data.dtype is x.dtype and bias.data.shape == w.shape[:1]))
     ):  # the usual call, checked in one go (batch-1 inference pays for every check)
+        if (
+            not _grad_state.enabled
+            and x.ndim == 2
+            and x.shape[0] == 1
+            and w.flags.c_contiguous
+            and w.dtype.kind == "f"
+            and w.itemsize >= 4
+        ):  # batch-1 inference: the row kernel, without the Function machinery nothing is recorded in
+            return new_tensor(_row_linear(x, w, bias), False, None, 0)
         return Linear.apply(input, weight, bias)
     if weight.ndim != 2:
         raise ShapeError(f"linear: weight must be 2-d (out_features, in_features), got shape {weight.shape}")

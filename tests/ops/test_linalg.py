@@ -165,6 +165,22 @@ def test_linear_of_one_row_matches_torch(xshape, bias, dtype):
     )
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_of_one_row_without_grad(bias):
+    # under no_grad one row skips the Function (nothing to record) and still matches torch
+    rng = np.random.default_rng(1)
+    x, w, b = rng.standard_normal((1, 300)), rng.standard_normal((200, 300)), rng.standard_normal(200)
+    args = (em.tensor(x), em.tensor(w, requires_grad=True)) + ((em.tensor(b),) if bias else ())
+    with em.no_grad():
+        got = em.ops.linalg.linear(*args)
+    expected = torch.nn.functional.linear(*(torch.tensor(a) for a in ((x, w, b) if bias else (x, w))))
+    assert not got.requires_grad and got.grad_fn is None
+    np.testing.assert_allclose(got.data, expected.numpy(), rtol=1e-10, atol=1e-10)
+    recorded = em.ops.linalg.linear(*args)  # with grad: through the Function, so it can backpropagate
+    assert recorded.grad_fn is not None
+    np.testing.assert_allclose(recorded.data, got.data, rtol=0, atol=0)
+
+
 def test_linear_of_a_strided_row():
     rng = np.random.default_rng(0)
     x, w, b = rng.standard_normal((1, 40)), rng.standard_normal((7, 20)), rng.standard_normal(7)
