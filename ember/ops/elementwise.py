@@ -956,23 +956,26 @@ def _relu_kernels(x: np.ndarray):
     return _RELU_KERNELS
 
 
+def _relu_array(x: np.ndarray) -> np.ndarray:
+    if x.dtype.kind == "b":
+        raise DTypeError("relu: bool tensors are not supported")
+    kernels = _relu_kernels(x)
+    if kernels is None:
+        return np.maximum(x, 0)
+    out = np.empty_like(x)  # x's layout if x is dense, else a dense one
+    if out.strides != x.strides:
+        np.maximum(x, 0, out=out)
+    else:
+        kernels.relu_forward(x.ravel(order="K"), out.ravel(order="K"))
+    return out
+
+
 class Relu(Function):
     save_output = True
 
     @staticmethod
     def forward(ctx, a):
-        x = a.data
-        if x.dtype.kind == "b":
-            raise DTypeError("relu: bool tensors are not supported")
-        kernels = _relu_kernels(x)
-        if kernels is None:
-            return np.maximum(x, 0)
-        out = np.empty_like(x)  # x's layout if x is dense, else a dense one
-        if out.strides != x.strides:
-            np.maximum(x, 0, out=out)
-        else:
-            kernels.relu_forward(x.ravel(order="K"), out.ravel(order="K"))
-        return out
+        return _relu_array(a.data)
 
     @staticmethod
     def backward(ctx, g):
@@ -1541,6 +1544,8 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
 
 def relu(input: Tensor) -> Tensor:
     """``max(input, 0)``."""
+    if not _grad_state.enabled and input.__class__ is Tensor:  # nothing to record: skip the Function
+        return new_tensor(_relu_array(input.data), False, None, 0)
     return Relu.apply(input)
 
 

@@ -424,3 +424,16 @@ def test_big_relu_backward_with_a_gradient_of_another_layout():
     x = em.tensor(a, requires_grad=True)
     F.relu(x).backward(em.tensor(g))
     np.testing.assert_array_equal(x.grad.data, np.where(a <= 0, 0, g))
+
+
+@pytest.mark.parametrize("shape", [(1, 512), (4, 8, 40)])  # below and above the kernel's size
+def test_relu_without_grad_matches_torch(shape):
+    # under no_grad relu skips the Function (nothing to record)
+    a = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
+    a.flat[:3] = [np.nan, -0.0, np.inf]
+    with em.no_grad():
+        got = F.relu(em.tensor(a, requires_grad=True))
+    assert not got.requires_grad and got.grad_fn is None
+    np.testing.assert_array_equal(got.data, TF.relu(torch.tensor(a)).numpy())
+    with em.no_grad(), pytest.raises(DTypeError, match="relu: bool"):
+        F.relu(em.tensor([True, False]))
