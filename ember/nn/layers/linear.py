@@ -58,15 +58,19 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        if input.shape[-1:] != (self.in_features,):
-            raise ShapeError(
-                f"Linear: expected input with {self.in_features} features in its last dimension, got shape {input.shape}"
-            )
         params = self._parameters  # not self.weight: Module.__getattr__ is a Python call per lookup
         weight = params.get("weight")
         if weight is None:  # deleted or set to None: the attribute's own error
             weight = self.weight
-        return _linalg.linear(input, weight, params.get("bias"))
+        try:  # the op checks the shapes; the layer's own message only when that fails
+            return _linalg.linear(input, weight, params.get("bias"))
+        except ShapeError:
+            if input.shape[-1:] != (self.in_features,):
+                raise ShapeError(
+                    f"Linear: expected input with {self.in_features} features in its last dimension, "
+                    f"got shape {input.shape}"
+                ) from None
+            raise
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
