@@ -201,3 +201,10 @@ def test_one_big_image_matches_torch():
     np.testing.assert_allclose(ye.data, yt.detach().numpy(), **TOL64)
     for a, b in zip(e, t):
         np.testing.assert_allclose(a.grad.data, b.grad.numpy(), **TOL64)
+
+
+@pytest.mark.parametrize("layout", ["transposed", "sliced"])
+def test_non_contiguous_input_matches_torch(layout, calls):
+    fn, torch_fn = _fns(True, {"padding": 1})
+    check_op(_shapes((3, 16, 6, 5), 16, True), fn, torch_fn, layout=layout, **TOL)
+    assert calls == ["forward", "backward"]
