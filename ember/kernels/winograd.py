@@ -9,8 +9,8 @@ These kernels are the transforms around those products and their adjoints,
 each on the images ``first .. first + batch`` of the ``total`` in memory:
 
 - ``input_transform``: image -> ``V = B^T d B`` of every tile, 16 matrices ``(N*T, C)``;
-- ``output_transform``: 16 matrices ``(N*T, O)`` -> output ``A^T m A`` (+ bias);
-- ``output_adjoint``: output gradient -> ``A dy A^T`` of every tile, 16 matrices ``(N*T, O)``;
+- ``output_transform``: 16 matrices ``(O, N*T)`` -> output ``A^T m A`` (+ bias);
+- ``output_adjoint``: output gradient -> ``A dy A^T`` of every tile, 16 matrices ``(O, N*T)``;
 - ``input_adjoint``: 16 matrices ``(N*T, C)`` -> input gradient ``B dv B^T``, overlapping tiles summed.
 
 ``T = tiles_h * tiles_w`` tiles per image; tile ``p = n * T + ty * tiles_w + tx``
@@ -19,16 +19,20 @@ one flat buffer. Images and output gradients are flat ``(N, C, H, W)`` or
 ``(C, N, H, W)`` (``channel_major``, a conv output's memory); outputs and input
 gradients are written channel-major ``(C, N, H, W)``.
 
-Layout for vectorising: each image first goes into a small zero-bordered
-buffer whose rows hold the even columns, then the odd columns, each column
-with its channels contiguous (``_gather``); results come back through the same
-kind of buffer (``_scatter``). Then a row of tiles is one contiguous run in
-every array: tile ``tx``'s column ``2tx + j`` is at ``tx * C`` in the even half
-(``j`` = 0), the odd half (1), and one column on (2, 3). So every transform
-is a handful of long loops over ``tiles_w * C`` elements with four output
-streams each (more streams need more run-time overlap checks than LLVM makes,
-and it gives up vectorising). The buffers also make padding and the partial
-tiles of odd sizes free of branches.
+Layout for vectorising. The input side works channels innermost: each image
+first goes into a small zero-bordered buffer whose rows hold the even columns,
+then the odd columns, each column with its channels contiguous (``_gather``);
+results come back through the same kind of buffer (``_scatter``). Then a row of
+tiles is one contiguous run in every array: tile ``tx``'s column ``2tx + j`` is
+at ``tx * C`` in the even half (``j`` = 0), the odd half (1), and one column on
+(2, 3). The output side works tiles innermost (the products write ``M`` as
+``(O, tiles)``), so an output channel's tiles are one run and its 2x2 blocks
+are interleaved straight into the channel's planes: the output has 2x the
+channels of the input here, and its transposition through a buffer had cost
+more than the transform. Every transform is a handful of long loops with four
+output streams each (more streams need more run-time overlap checks than LLVM
+makes, and it gives up vectorising). The buffers also make padding and the
+partial tiles of odd sizes free of branches.
 
 All indices are unsigned (``uint64``), as in ``ember.kernels.conv``: a signed
 index costs a wrap-around check that stops vectorisation, and mixing signed and
@@ -84,17 +88,16 @@ def _gather(src, buf, n, total, channels, height, width, row0, columns, row, cha
 
 
 @njit(cache=True, nogil=True)
-def _scatter(buf, dst, bias, n, total, channels, height, width, row0, columns, row):
-    """Rows ``row0 ..`` of ``buf`` at the ``columns`` offsets, plus ``bias[c]``, into image ``n`` of ``dst`` ``(C, N, H, W)``."""
+def _scatter(buf, dst, n, total, channels, height, width, row0, columns, row):
+    """Rows ``row0 ..`` of ``buf`` at the ``columns`` offsets into image ``n`` of ``dst`` ``(C, N, H, W)``."""
     size = height * width
     for c in range(channels):
         plane = (c * total + n) * size
-        add = bias[c]
         for h in range(height):
             line = plane + h * width
             src = (row0 + h) * row + c
             for w in range(width):
-                dst[line + w] = buf[src + columns[w]] + add
+                dst[line + w] = buf[src + columns[w]]
 
 
 @njit(cache=True, nogil=True)
@@ -141,75 +144,111 @@ def input_transform(
 
 @njit(cache=True, nogil=True)
 def output_transform(m, stride, y, bias, has_bias, channels, first, batch, total, out_h, out_w, tiles_h, tiles_w):
-    """``y`` ``(O, N, Ho, Wo)`` = the 2x2 blocks ``A^T m A`` of every tile, plus ``bias[o]`` when ``has_bias``."""
+    """``y`` ``(O, N, Ho, Wo)`` = the 2x2 blocks ``A^T m A`` of every tile, plus ``bias[o]`` when ``has_bias``.
+
+    ``m``: 16 matrices ``(O, batch * T)``, tiles innermost, so that each output channel's tiles are one
+    contiguous run: the transform is vectorised over tiles, and the 2x2 blocks are then interleaved
+    into the channel's planes (no transposition).
+    """
     channels, first, batch, total = uint64(channels), uint64(first), uint64(batch), uint64(total)
     out_h, out_w, tiles_h, tiles_w, s = uint64(out_h), uint64(out_w), uint64(tiles_h), uint64(tiles_w), uint64(stride)
-    row, odd, length = _2 * tiles_w * channels, tiles_w * channels, tiles_w * channels
-    buf = np.empty(_2 * tiles_h * row, m.dtype)
+    per_image = tiles_h * tiles_w
+    length = batch * per_image  # tiles in the chunk
     rows = np.empty(uint64(8) * length, m.dtype)
-    columns = _columns(out_w, _0, tiles_w, channels)
-    add = np.zeros(channels, m.dtype)
-    if has_bias:
-        add[:] = bias
-    for n in range(batch):
-        for ty in range(tiles_h):
-            src = (n * tiles_h + ty) * length
-            # A^T m: rows (m0 + m1 + m2, m1 - m2 - m3), one column (planes j, 4 + j, 8 + j, 12 + j) at a time
-            for j in range(4):
-                q = src + uint64(j) * s
-                t0, t1 = uint64(j) * length, uint64(4 + j) * length
-                for f in range(length):
-                    m0, m1, m2, m3 = m[q + f], m[q + _4 * s + f], m[q + uint64(8) * s + f], m[q + uint64(12) * s + f]
-                    rows[t0 + f] = m0 + m1 + m2
-                    rows[t1 + f] = m1 - m2 - m3
-            # then the same along each row
-            for i in range(2):
-                r = (_2 * ty + uint64(i)) * row
-                t = uint64(4 * i) * length
-                for f in range(length):
-                    a0, a1 = rows[t + f], rows[t + length + f]
-                    a2, a3 = rows[t + _2 * length + f], rows[t + _3 * length + f]
-                    buf[r + f] = a0 + a1 + a2
-                    buf[r + odd + f] = a1 - a2 - a3
-        _scatter(buf, y, add, first + n, total, channels, out_h, out_w, _0, columns, row)
+    blocks = np.empty(_4 * length, m.dtype)  # y00, y01, y10, y11 of every tile
+    zero = m.dtype.type(0)
+    full_w = out_w >> _1  # tile columns whose both output columns exist
+    for k in range(channels):
+        src = k * length
+        # A^T m: rows (m0 + m1 + m2, m1 - m2 - m3), one column (planes j, 4 + j, 8 + j, 12 + j) at a time
+        for j in range(4):
+            q = src + uint64(j) * s
+            t0, t1 = uint64(j) * length, uint64(4 + j) * length
+            for f in range(length):
+                m0, m1, m2, m3 = m[q + f], m[q + _4 * s + f], m[q + uint64(8) * s + f], m[q + uint64(12) * s + f]
+                rows[t0 + f] = m0 + m1 + m2
+                rows[t1 + f] = m1 - m2 - m3
+        add = bias[k] if has_bias else zero
+        # then the same along each row
+        for i in range(2):
+            t = uint64(4 * i) * length
+            e, o = uint64(2 * i) * length, uint64(2 * i + 1) * length
+            for f in range(length):
+                a0, a1 = rows[t + f], rows[t + length + f]
+                a2, a3 = rows[t + _2 * length + f], rows[t + _3 * length + f]
+                blocks[e + f] = a0 + a1 + a2 + add
+                blocks[o + f] = a1 - a2 - a3 + add
+        # interleave the blocks into the output planes, dropping the partial tiles' extra row and column
+        for n in range(batch):
+            dst = (k * total + first + n) * out_h * out_w
+            for ty in range(tiles_h):
+                p = (n * tiles_h + ty) * tiles_w
+                for i in range(2):
+                    h = _2 * ty + uint64(i)
+                    if h >= out_h:
+                        break
+                    line = dst + h * out_w
+                    e, o = uint64(2 * i) * length + p, uint64(2 * i + 1) * length + p
+                    for tx in range(full_w):
+                        y[line + _2 * tx] = blocks[e + tx]
+                        y[line + _2 * tx + _1] = blocks[o + tx]
+                    if out_w & _1:
+                        y[line + out_w - _1] = blocks[e + full_w]
 
 
 @njit(cache=True, nogil=True)
 def output_adjoint(
     grad, dm, stride, channels, first, batch, total, out_h, out_w, tiles_h, tiles_w, channel_major, sums
 ):
-    """``dm[4i+j][p, o] = (A dy A^T)[i, j]`` for the 2x2 output-gradient block ``dy`` of tile ``p``.
+    """``dm[4i+j][o, p] = (A dy A^T)[i, j]`` for the 2x2 output-gradient block ``dy`` of tile ``p``.
 
+    ``dm``: 16 matrices ``(O, batch * T)``, tiles innermost (as ``output_transform`` reads them).
     Adds each channel's gradient sum (the bias gradient) into ``sums`` (float64) when it has an entry per channel.
     """
     channels, first, batch, total = uint64(channels), uint64(first), uint64(batch), uint64(total)
     out_h, out_w, tiles_h, tiles_w, s = uint64(out_h), uint64(out_w), uint64(tiles_h), uint64(tiles_w), uint64(stride)
-    row, odd, length = _2 * tiles_w * channels, tiles_w * channels, tiles_w * channels
-    buf = np.zeros(_2 * tiles_h * row, grad.dtype)  # cropped positions of partial tiles stay zero
-    columns = _columns(out_w, _0, tiles_w, channels)
+    per_image = tiles_h * tiles_w
+    length = batch * per_image
+    blocks = np.zeros(_4 * length, grad.dtype)  # d00, d01, d10, d11 of every tile; cropped ones stay zero
     summing = sums.shape[0] == channels
-    for n in range(batch):
-        _gather(grad, buf, first + n, total, channels, out_h, out_w, _0, columns, row, channel_major, sums, summing)
-        for ty in range(tiles_h):
-            r0 = _2 * ty * row
-            r1 = r0 + row
-            out = (n * tiles_h + ty) * length
-            # the rows of A dy are (d0, d0 + d1, d0 - d1, -d1); each is transformed the same way along the row
-            for f in range(length):
-                t0, t1 = buf[r0 + f], buf[r0 + odd + f]
-                dm[out + f], dm[out + s + f], dm[out + _2 * s + f], dm[out + _3 * s + f] = t0, t0 + t1, t0 - t1, -t1
-            out += _4 * s
-            for f in range(length):
-                t0, t1 = buf[r0 + f] + buf[r1 + f], buf[r0 + odd + f] + buf[r1 + odd + f]
-                dm[out + f], dm[out + s + f], dm[out + _2 * s + f], dm[out + _3 * s + f] = t0, t0 + t1, t0 - t1, -t1
-            out += _4 * s
-            for f in range(length):
-                t0, t1 = buf[r0 + f] - buf[r1 + f], buf[r0 + odd + f] - buf[r1 + odd + f]
-                dm[out + f], dm[out + s + f], dm[out + _2 * s + f], dm[out + _3 * s + f] = t0, t0 + t1, t0 - t1, -t1
-            out += _4 * s
-            for f in range(length):
-                t0, t1 = -buf[r1 + f], -buf[r1 + odd + f]
-                dm[out + f], dm[out + s + f], dm[out + _2 * s + f], dm[out + _3 * s + f] = t0, t0 + t1, t0 - t1, -t1
+    size = out_h * out_w
+    for k in range(channels):
+        # split each output-gradient plane into its tiles' 2x2 blocks
+        total_k = 0.0
+        for n in range(batch):
+            src = _plane(first + n, k, total, channels, size, channel_major)
+            for h in range(out_h):
+                line = src + h * out_w
+                i = h & _1
+                p = (n * tiles_h + (h >> _1)) * tiles_w
+                e, o = _2 * i * length + p, (_2 * i + _1) * length + p
+                for w in range(out_w):
+                    v = grad[line + w]
+                    if w & _1:
+                        blocks[o + (w >> _1)] = v
+                    else:
+                        blocks[e + (w >> _1)] = v
+                    if summing:
+                        total_k += v
+        if summing:
+            sums[k] += total_k
+        # the rows of A dy are (d0, d0 + d1, d0 - d1, -d1); each is transformed the same way along the row
+        out = k * length
+        for f in range(length):
+            t0, t1 = blocks[f], blocks[length + f]
+            dm[out + f], dm[out + s + f], dm[out + _2 * s + f], dm[out + _3 * s + f] = t0, t0 + t1, t0 - t1, -t1
+        out += _4 * s
+        for f in range(length):
+            t0, t1 = blocks[f] + blocks[_2 * length + f], blocks[length + f] + blocks[_3 * length + f]
+            dm[out + f], dm[out + s + f], dm[out + _2 * s + f], dm[out + _3 * s + f] = t0, t0 + t1, t0 - t1, -t1
+        out += _4 * s
+        for f in range(length):
+            t0, t1 = blocks[f] - blocks[_2 * length + f], blocks[length + f] - blocks[_3 * length + f]
+            dm[out + f], dm[out + s + f], dm[out + _2 * s + f], dm[out + _3 * s + f] = t0, t0 + t1, t0 - t1, -t1
+        out += _4 * s
+        for f in range(length):
+            t0, t1 = -blocks[_2 * length + f], -blocks[_3 * length + f]
+            dm[out + f], dm[out + s + f], dm[out + _2 * s + f], dm[out + _3 * s + f] = t0, t0 + t1, t0 - t1, -t1
 
 
 @njit(cache=True, nogil=True)
@@ -242,7 +281,6 @@ def input_adjoint(dv, stride, dx, first, batch, total, channels, height, width, 
     rows = np.empty(_4 * length, dv.dtype)
     later = np.empty(_2 * length, dv.dtype)
     zero = dv.dtype.type(0)
-    no_bias = np.zeros(channels, dv.dtype)
     columns = _columns(width, pad_w, pairs, channels)
     for n in range(batch):
         buf[:] = zero
@@ -274,4 +312,4 @@ def input_adjoint(dv, stride, dx, first, batch, total, channels, height, width, 
                 for f in range(length):
                     rows[part + f] = -dv[q + uint64(12) * s + f]
             _adjoint_pass(rows, buf, r + _3 * row, odd, channels, length, later)
-        _scatter(buf, dx, no_bias, first + n, total, channels, height, width, pad_h, columns, row)
+        _scatter(buf, dx, first + n, total, channels, height, width, pad_h, columns, row)

@@ -4,13 +4,13 @@ im2col's one product does 9 multiply-adds per input channel and output
 position. Winograd's minimal filtering computes each 2x2 output tile from its
 4x4 input tile with 16 (2.25x fewer): the input tiles and the weights are
 transformed (``V = B^T d B``, ``U = G g G^T``), the 16 element positions become
-16 independent products over channels, ``M[k] = V[k] @ U[k]^T`` (``(tiles, C) @
-(C, O)``), and ``A^T m A`` turns each tile's 16 sums back into 2x2 outputs. The
-transforms are in ``ember.kernels.winograd``; the products are BLAS.
+16 independent products over channels, ``M[k] = U[k] @ V[k]^T`` (``(O, C) @
+(C, tiles)``), and ``A^T m A`` turns each tile's 16 sums back into 2x2 outputs.
+The transforms are in ``ember.kernels.winograd``; the products are BLAS.
 
 The backward is the exact adjoint of those same linear steps (not a second
-approximation): ``dM = A dy A^T`` per tile, then ``dU[k]^T = V[k]^T @ dM[k]``
-(weight: ``G^T dU G``) and ``dV[k] = dM[k] @ U[k]`` (input: ``B dV B^T``, summed
+approximation): ``dM = A dy A^T`` per tile, then ``dU[k] = dM[k] @ V[k]``
+(weight: ``G^T dU G``) and ``dV[k] = dM[k]^T @ U[k]`` (input: ``B dV B^T``, summed
 over overlapping tiles). Rounding differs from im2col's by a few float32 ulps.
 
 Images go through in chunks (``_CHUNK_BYTES``) so that a chunk's tiles stay in
@@ -83,14 +83,14 @@ def _per_chunk(n: int, channels: int, tiles: int, itemsize: int) -> int:
     return max(1, min(n, _CHUNK_BYTES // (16 * channels * tiles * itemsize)))
 
 
-def _planes(scratch, tiles: int, channels: int, dtype) -> np.ndarray:
-    """A scratch buffer ``(16, step)`` for 16 matrices of up to ``tiles x channels``, not 4 KiB-aligned."""
-    return scratch.take((16, tiles * channels + _PLANE_PAD), dtype)
+def _planes(scratch, rows: int, cols: int, dtype) -> np.ndarray:
+    """A scratch buffer ``(16, step)`` for 16 matrices of up to ``rows x cols``, not 4 KiB-aligned."""
+    return scratch.take((16, rows * cols + _PLANE_PAD), dtype)
 
 
-def _view(planes: np.ndarray, tiles: int, channels: int) -> np.ndarray:
-    """The ``(16, tiles, channels)`` matrices in ``planes``."""
-    return planes[:, : tiles * channels].reshape(16, tiles, channels)
+def _view(planes: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """The ``(16, rows, cols)`` matrices in ``planes``."""
+    return planes[:, : rows * cols].reshape(16, rows, cols)
 
 
 def _weight_transform(w: np.ndarray) -> np.ndarray:
@@ -105,12 +105,11 @@ def _weight_transform(w: np.ndarray) -> np.ndarray:
 
 
 def _weight_adjoint(du: np.ndarray) -> np.ndarray:
-    """The weight gradient ``G^T dU G`` ``(O, C, 3, 3)`` from ``dU`` ``(16, C, O)``."""
-    _, c, o = du.shape
+    """The weight gradient ``G^T dU G`` ``(O, C, 3, 3)`` from ``dU`` ``(16, O, C)``."""
+    _, o, c = du.shape
     g = _G.astype(du.dtype)
-    t = (g.T @ du.reshape(4, -1)).reshape(3, 4, c * o).transpose(2, 0, 1)  # ((c, o), i, b)
-    dw = (t.reshape(-1, 4) @ g).reshape(c, o, 3, 3)  # ((c, o), i, j)
-    return np.ascontiguousarray(dw.transpose(1, 0, 2, 3))
+    t = (g.T @ du.reshape(4, -1)).reshape(3, 4, o * c).transpose(2, 0, 1)  # ((o, c), i, b)
+    return (t.reshape(-1, 4) @ g).reshape(o, c, 3, 3)  # ((o, c), i, j)
 
 
 def _layout(geo, x: np.ndarray, channels: int, out_channels: int) -> tuple:
@@ -135,7 +134,7 @@ def forward(x: np.ndarray, w: np.ndarray, b, geo, scratch) -> np.ndarray:
     th, tw, t, per = _layout(geo, x, c, o)
     (_, oh, ow), (_, h, wd) = geo.cols, geo.image
     kernels = _kernels()
-    ut = _weight_transform(w).transpose(0, 2, 1)
+    u = _weight_transform(w)
     y = np.empty((o, n, oh, ow), x.dtype)
     bias = np.zeros(1, x.dtype) if b is None else b
     image, channel_major = _kernel_image(x)
@@ -146,13 +145,13 @@ def forward(x: np.ndarray, w: np.ndarray, b, geo, scratch) -> np.ndarray:
             kernels.input_transform(
                 image, v.reshape(-1), v.shape[1], s, k, n, c, h, wd, geo.pad[1], geo.pad[2], th, tw, channel_major
             )
-            np.matmul(_view(v, k * t, c), ut, out=_view(m, k * t, o))
+            np.matmul(u, _view(v, k * t, c).transpose(0, 2, 1), out=_view(m, o, k * t))
             kernels.output_transform(
                 m.reshape(-1), m.shape[1], y.reshape(-1), bias, b is not None, o, s, k, n, oh, ow, th, tw
             )
 
     parts = [
-        (lo, hi, _planes(scratch, per * t, c, x.dtype), _planes(scratch, per * t, o, x.dtype)) for lo, hi in _parts(n)
+        (lo, hi, _planes(scratch, per * t, c, x.dtype), _planes(scratch, o, per * t, x.dtype)) for lo, hi in _parts(n)
     ]
     _threads.run_parts(run, parts)
     for _, _, v, m in parts:
@@ -178,11 +177,11 @@ def backward(
     kernels = _kernels()
     flat, grad_channel_major = _kernel_image(grad)
     image, channel_major = _kernel_image(x) if need_w else (None, False)
-    u = _weight_transform(w) if need_x else None
+    u = _weight_transform(w)
     dx = np.empty((c, n, h, wd), x.dtype) if need_x else None
 
     def run(lo, hi, dm, v, dv):
-        du = np.zeros((16, c, o), x.dtype) if need_w else None
+        du = np.zeros((16, o, c), x.dtype) if need_w else None
         part = np.empty_like(du) if need_w else None
         sums = np.zeros(o if need_b else 1)  # the bias gradient, summed as the output gradient is read
         for s in range(lo, hi, per):
@@ -190,15 +189,15 @@ def backward(
             kernels.output_adjoint(
                 flat, dm.reshape(-1), dm.shape[1], o, s, k, n, oh, ow, th, tw, grad_channel_major, sums
             )
-            dmk = _view(dm, k * t, o)
+            dmk = _view(dm, o, k * t)
             if need_w:
                 kernels.input_transform(
                     image, v.reshape(-1), v.shape[1], s, k, n, c, h, wd, geo.pad[1], geo.pad[2], th, tw, channel_major
                 )
-                np.matmul(_view(v, k * t, c).transpose(0, 2, 1), dmk, out=part)
+                np.matmul(dmk, _view(v, k * t, c), out=part)
                 du += part
             if need_x:
-                np.matmul(dmk, u, out=_view(dv, k * t, c))
+                np.matmul(dmk.transpose(0, 2, 1), u, out=_view(dv, k * t, c))
                 kernels.input_adjoint(
                     dv.reshape(-1), dv.shape[1], dx.reshape(-1), s, k, n, c, h, wd, geo.pad[1], geo.pad[2], th, tw
                 )
@@ -208,7 +207,7 @@ def backward(
         (
             lo,
             hi,
-            _planes(scratch, per * t, o, x.dtype),
+            _planes(scratch, o, per * t, x.dtype),
             _planes(scratch, per * t, c, x.dtype) if need_w else None,
             _planes(scratch, per * t, c, x.dtype) if need_x else None,
         )
