@@ -27,9 +27,9 @@ tiles is one contiguous run in every array: tile ``tx``'s column ``2tx + j`` is
 at ``tx * C`` in the even half (``j`` = 0), the odd half (1), and one column on
 (2, 3). The output side works tiles innermost (the products write ``M`` as
 ``(O, tiles)``), so an output channel's tiles are one run and its 2x2 blocks
-are interleaved straight into the channel's planes: the output has 2x the
-channels of the input here, and its transposition through a buffer had cost
-more than the transform. Every transform is a handful of long loops with four
+are interleaved straight into the channel's planes (in the reference CNN the
+output has twice the input's channels, and transposing it through a buffer had
+cost more than the transform itself). Every transform is a handful of long loops with four
 output streams each (more streams need more run-time overlap checks than LLVM
 makes, and it gives up vectorising). The buffers also make padding and the
 partial tiles of odd sizes free of branches.
@@ -45,7 +45,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, uint64
 
-_0, _1, _2, _3, _4 = uint64(0), uint64(1), uint64(2), uint64(3), uint64(4)
+_1, _2, _3, _4 = uint64(1), uint64(2), uint64(3), uint64(4)
 
 
 @njit(cache=True, nogil=True)
