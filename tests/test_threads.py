@@ -139,3 +139,20 @@ def test_openblas_threads_are_stopped_only_when_no_other_thread_could_be_in_blas
         assert getter() == 2
     finally:
         setter(before)
+
+
+def test_blas_thread_count_is_set_without_restarting_openblas_threads():
+    blas = _threads._openblas()
+    if blas is None:
+        pytest.skip("ember cannot set NumPy's BLAS thread count")
+    setter, getter = blas[:2]
+    before = getter()
+    try:
+        for n in (1, 3, 2):
+            setter(n)
+            assert getter() == n  # OpenBLAS reads the count ember wrote
+        rng = np.random.default_rng(1)
+        a = rng.standard_normal((400, 400))
+        np.testing.assert_allclose(a @ a, np.einsum("ij,jk->ik", a, a), rtol=1e-10, atol=1e-10)
+    finally:
+        setter(before)
