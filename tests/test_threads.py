@@ -10,6 +10,17 @@ import pytest
 from ember import _threads
 
 
+@pytest.fixture
+def blas():
+    """``(set_threads, get_threads, shutdown)`` of NumPy's OpenBLAS; its thread count is restored afterwards."""
+    found = _threads._openblas()
+    if found is None:
+        pytest.skip("ember cannot set NumPy's BLAS thread count")
+    before = found[1]()
+    yield found
+    found[0](before)
+
+
 def test_results_in_order_and_equal_to_running_in_turn(monkeypatch):
     monkeypatch.setattr(_threads, "workers", lambda: 3)
     rng = np.random.default_rng(0)
@@ -30,22 +41,15 @@ def test_parts_run_on_several_threads_when_blas_allows():
     assert names[1].startswith("ember-worker")
 
 
-def test_blas_runs_one_thread_during_the_parts_and_its_count_is_restored():
-    blas = _threads._openblas()
-    if blas is None:
-        pytest.skip("ember cannot set NumPy's BLAS thread count")
+def test_blas_runs_one_thread_during_the_parts_and_its_count_is_restored(blas):
     setter, getter = blas[:2]
-    before = getter()
     setter(2)  # OpenBLAS's count is process-wide: a worker setting it must not leave it changed
-    try:
-        seen = _threads.run_parts(lambda: getter(), [(), (), ()])
-        assert seen == [1, 1, 1]
-        assert getter() == 2
-        with pytest.raises(ValueError):
-            _threads.run_parts(lambda i: (_ for _ in ()).throw(ValueError("boom")) if i else None, [(0,), (1,)])
-        assert getter() == 2  # restored after a failing part too
-    finally:
-        setter(before)
+    seen = _threads.run_parts(lambda: getter(), [(), (), ()])
+    assert seen == [1, 1, 1]
+    assert getter() == 2
+    with pytest.raises(ValueError):
+        _threads.run_parts(lambda i: (_ for _ in ()).throw(ValueError("boom")) if i else None, [(0,), (1,)])
+    assert getter() == 2  # restored after a failing part too
 
 
 @pytest.mark.parametrize("failing", [0, 1])  # the caller's own part, a worker's part
@@ -108,51 +112,35 @@ def test_a_forked_child_makes_its_own_workers():
     assert os.WEXITSTATUS(status) == 0
 
 
-def test_openblas_threads_are_stopped_only_when_no_other_thread_could_be_in_blas(monkeypatch):
-    blas = _threads._openblas()
-    if blas is None:
-        pytest.skip("ember cannot set NumPy's BLAS thread count")
+def test_openblas_threads_are_stopped_only_when_no_other_thread_could_be_in_blas(blas, monkeypatch):
     setter, getter, shutdown = blas
     if shutdown is None:
         pytest.skip("this OpenBLAS exports no blas_thread_shutdown_")
     calls = []
     monkeypatch.setitem(_threads._state, "blas", (setter, getter, lambda: calls.append(1) or shutdown()))
-    before = getter()
     setter(2)
+    a = np.random.default_rng(0).standard_normal((300, 300))
+    if _threads._alone():
+        _threads.run_parts(lambda m: m @ m, [(a,), (a,)])
+        assert calls == [1]
+    calls.clear()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)  # another Python thread: it might be inside BLAS
+    other.start()
     try:
-        rng = np.random.default_rng(0)
-        a = rng.standard_normal((300, 300))
-        if _threads._alone():
-            _threads.run_parts(lambda m: m @ m, [(a,), (a,)])
-            assert calls == [1]
-        calls.clear()
-        stop = threading.Event()
-        other = threading.Thread(target=stop.wait)  # another Python thread: it might be inside BLAS
-        other.start()
-        try:
-            _threads.run_parts(lambda m: m @ m, [(a,), (a,)])
-        finally:
-            stop.set()
-            other.join()
-        assert calls == []
-        np.testing.assert_allclose(a @ a, np.einsum("ij,jk->ik", a, a), rtol=1e-10, atol=1e-10)  # BLAS restarts
-        assert getter() == 2
+        _threads.run_parts(lambda m: m @ m, [(a,), (a,)])
     finally:
-        setter(before)
+        stop.set()
+        other.join()
+    assert calls == []
+    np.testing.assert_allclose(a @ a, np.einsum("ij,jk->ik", a, a), rtol=1e-10, atol=1e-10)  # BLAS restarts
+    assert getter() == 2
 
 
-def test_blas_thread_count_is_set_without_restarting_openblas_threads():
-    blas = _threads._openblas()
-    if blas is None:
-        pytest.skip("ember cannot set NumPy's BLAS thread count")
+def test_blas_thread_count_is_set_without_restarting_openblas_threads(blas):
     setter, getter = blas[:2]
-    before = getter()
-    try:
-        for n in (1, 3, 2):
-            setter(n)
-            assert getter() == n  # OpenBLAS reads the count ember wrote
-        rng = np.random.default_rng(1)
-        a = rng.standard_normal((400, 400))
-        np.testing.assert_allclose(a @ a, np.einsum("ij,jk->ik", a, a), rtol=1e-10, atol=1e-10)
-    finally:
-        setter(before)
+    for n in (1, 3, 2):
+        setter(n)
+        assert getter() == n  # OpenBLAS reads the count ember wrote
+    a = np.random.default_rng(1).standard_normal((400, 400))
+    np.testing.assert_allclose(a @ a, np.einsum("ij,jk->ik", a, a), rtol=1e-10, atol=1e-10)
