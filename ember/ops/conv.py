@@ -381,6 +381,11 @@ def _restore(a: np.ndarray, dtype) -> np.ndarray:
     return a if a.dtype == dtype else a.astype(dtype)
 
 
+def _grad_tensors(grads: tuple, dtype) -> tuple:
+    """Gradient arrays (None where not needed) as tensors of the inputs' ``dtype``."""
+    return tuple(None if a is None else Tensor(_restore(a, dtype)) for a in grads)
+
+
 def _spatial_sum(grad: Tensor) -> Tensor:
     """The bias gradient ``(C,)`` of ``(N, C, *S)``, differentiable."""
     return grad.sum((0,) + tuple(range(2, grad.ndim)))
@@ -423,23 +428,19 @@ class _Conv(Function):
         dtype = x.data.dtype
         wd = _compute_dtype(w.data)
         gd = _compute_dtype(grad.data)
-        if winograd.applies(geo, *x.data.shape[:2], wd.shape[0]):
-            if need_x or need_w:  # the bias gradient is summed on the way
-                grads = winograd.backward(_compute_dtype(x.data), wd, gd, geo, _scratch, need_x, need_w, need_b)
-            else:
-                gm = _channel_major(gd)
-                grads = (None, None, gm.sum(1))
-                _scratch.give(gm)
-            return tuple(None if a is None else Tensor(_restore(a, dtype)) for a in grads) + (None,)
+        if (need_x or need_w) and winograd.applies(geo, *x.data.shape[:2], wd.shape[0]):
+            # (a bias-only gradient is the plain sum below); the bias gradient is summed on the way
+            grads = winograd.backward(_compute_dtype(x.data), wd, gd, geo, _scratch, need_x, need_w, need_b)
+            return _grad_tensors(grads, dtype) + (None,)
         if cols is None and geo.groups == 1:
             xd = _compute_dtype(x.data)
             n = xd.shape[0]
             per = _chunk(geo, n, xd.shape[1] * geo.taps + need_b, xd.dtype.itemsize)
             if per < n:
                 gm = _channel_major(gd)
-                dx, dw, db = _conv_backward_chunked(xd, wd, gm, geo, per, need_x, need_w, need_b)
+                grads = _conv_backward_chunked(xd, wd, gm, geo, per, need_x, need_w, need_b)
                 _scratch.give(gm)
-                return tuple(None if a is None else Tensor(_restore(a, dtype)) for a in (dx, dw, db)) + (None,)
+                return _grad_tensors(grads, dtype) + (None,)
         gm = _channel_major(gd) if need_x or (need_b and not need_w) else None
         gx = Tensor(_restore(_conv_input_grad(gm, wd, geo, x.data.shape[0]), dtype)) if need_x else None
         gw = gb = None

@@ -22,6 +22,8 @@ tiles are rebuilt in backward rather than kept (6.4 MB for the reference CNN).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import _threads
@@ -60,11 +62,12 @@ def applies(geo, batch: int, channels: int, out_channels: int) -> bool:
         and out_channels >= MIN_CHANNELS
         and geo.cols[1] >= 2
         and geo.cols[2] >= 2
-        and batch * ((geo.cols[1] + 1) // 2) * ((geo.cols[2] + 1) // 2) >= MIN_TILES
+        and batch * math.prod(_tiles(geo)) >= MIN_TILES
     )
 
 
 def _tiles(geo) -> tuple:
+    """``(tiles_h, tiles_w)``: 2x2 output tiles per image, the last ones partial for odd sizes."""
     return (geo.cols[1] + 1) // 2, (geo.cols[2] + 1) // 2
 
 
@@ -114,7 +117,7 @@ def _weight_adjoint(du: np.ndarray) -> np.ndarray:
 
 def _layout(geo, x: np.ndarray, channels: int, out_channels: int) -> tuple:
     """``(tiles_h, tiles_w, tiles per image, images per chunk)``."""
-    th, tw = (geo.cols[1] + 1) // 2, (geo.cols[2] + 1) // 2
+    th, tw = _tiles(geo)
     t = th * tw
     return th, tw, t, _per_chunk(x.shape[0], max(channels, out_channels), t, x.dtype.itemsize)
 
@@ -165,8 +168,9 @@ def backward(
 ) -> tuple:
     """``(input, weight, bias gradients, None where not needed)`` from the output gradient ``(N, O, Ho, Wo)``.
 
-    Chunk by chunk: the output gradient's tiles ``dM``, then ``dU += V^T @ dM`` (the input tiles are
-    rebuilt, not kept from forward) and ``dV = dM @ U``, whose inverse transform is the input gradient.
+    Chunk by chunk: the output gradient's tiles ``dM`` ``(O, tiles)``, then ``dU += dM @ V`` (the input
+    tiles are rebuilt, not kept from forward) and ``dV = dM^T @ U``, whose inverse transform is the input
+    gradient. The bias gradient is summed while ``dM`` is built.
     """
     from .conv import _kernel_image
 
@@ -177,7 +181,7 @@ def backward(
     kernels = _kernels()
     flat, grad_channel_major = _kernel_image(grad)
     image, channel_major = _kernel_image(x) if need_w else (None, False)
-    u = _weight_transform(w)
+    u = _weight_transform(w) if need_x else None
     dx = np.empty((c, n, h, wd), x.dtype) if need_x else None
 
     def run(lo, hi, dm, v, dv):
@@ -218,6 +222,6 @@ def backward(
         scratch.give(dm)
         scratch.give(v)
         scratch.give(dv)
-    gw = _weight_adjoint(sum(r[0] for r in results[1:]) + results[0][0]) if need_w else None
+    gw = _weight_adjoint(sum(r[0] for r in results)) if need_w else None
     gb = sum(r[1] for r in results).astype(x.dtype) if need_b else None
     return (dx.swapaxes(0, 1) if need_x else None), gw, gb
