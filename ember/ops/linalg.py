@@ -312,6 +312,11 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -
 _ROW_KERNEL = None
 
 
+def _row_kernel_fits(x2: np.ndarray, w: np.ndarray) -> bool:
+    """Whether ``x2 @ w.T`` is one row that the kernel takes (a C-contiguous float32/float64 weight)."""
+    return x2.shape[0] == 1 and w.flags.c_contiguous and w.dtype.kind == "f" and w.itemsize >= 4
+
+
 def _row_linear(x2: np.ndarray, w: np.ndarray, b) -> np.ndarray:
     """``x2 @ w.T + b`` for a single row ``x2`` (1, in) by ``ember.kernels.linear``."""
     global _ROW_KERNEL
@@ -337,7 +342,7 @@ class Linear(Function):
         ctx.save_for_backward(x if needs[1] else None, w if needs[0] else None)
         xd, wd = x.data, w.data
         x2 = xd if xd.ndim == 2 else xd.reshape(_lead(xd.shape), xd.shape[-1])
-        if x2.shape[0] == 1 and wd.flags.c_contiguous and wd.dtype.kind == "f" and wd.itemsize >= 4:
+        if _row_kernel_fits(x2, wd):
             y = _row_linear(x2, wd, b)
         else:
             y = np.matmul(x2, wd.T)
@@ -373,14 +378,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         and w.dtype is x.dtype
         and (bias is None or (bias.data.dtype is x.dtype and bias.data.shape == w.shape[:1]))
     ):  # the usual call, checked in one go (batch-1 inference pays for every check)
-        if (
-            not _grad_state.enabled
-            and x.ndim == 2
-            and x.shape[0] == 1
-            and w.flags.c_contiguous
-            and w.dtype.kind == "f"
-            and w.itemsize >= 4
-        ):  # batch-1 inference: the row kernel, without the Function machinery nothing is recorded in
+        if not _grad_state.enabled and x.ndim == 2 and _row_kernel_fits(x, w):
+            # batch-1 inference: the row kernel, without the Function machinery (nothing is recorded)
             return new_tensor(_row_linear(x, w, bias), False, None, 0)
         return Linear.apply(input, weight, bias)
     if weight.ndim != 2:
