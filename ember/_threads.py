@@ -37,12 +37,11 @@ from __future__ import annotations
 import ctypes
 import os
 import re
-import sys
 import threading
 
 _lock = threading.Lock()
 _CPUS = os.cpu_count() or 1
-# "blas": (set_threads, get_threads) or None; "pool", "size", "pid": the worker pool;
+# "blas": (set_threads, get_threads, shutdown or None) or None; "pool", "size", "pid": the worker pool;
 # "active": run_parts calls in progress; "saved": BLAS's thread count before the first of them
 _state: dict = {"active": 0, "saved": None}
 
@@ -51,7 +50,10 @@ _GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads
 
 
 def _openblas():
-    """``(set_num_threads, get_num_threads)`` of the OpenBLAS NumPy loaded, or None."""
+    """``(set_threads, get_threads, blas_thread_shutdown_ or None)`` of the OpenBLAS NumPy loaded, or None.
+
+    Found through ``/proc/self/maps``: elsewhere than Linux (or with another BLAS) it is None.
+    """
     if "blas" in _state:
         return _state["blas"]
     found = None
@@ -96,8 +98,6 @@ def _direct_setter(lib):
 
 def workers() -> int:
     """How many parts ``run_parts`` runs at once: BLAS's thread count, or 1 (see the module docstring)."""
-    if not sys.platform.startswith("linux"):
-        return 1
     blas = _openblas()
     if blas is None:
         return 1
@@ -115,6 +115,8 @@ def _pool(size: int):
     if pool is None or _state["size"] < size or _state["pid"] != os.getpid():
         from concurrent.futures import ThreadPoolExecutor
 
+        if pool is not None and _state["pid"] == os.getpid():
+            pool.shutdown(wait=False)  # a bigger pool replaces it: its idle threads exit
         pool = ThreadPoolExecutor(size, thread_name_prefix="ember-worker")
         _state["pool"], _state["size"], _state["pid"] = pool, size, os.getpid()
     return pool
