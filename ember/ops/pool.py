@@ -375,9 +375,8 @@ class _ScatterAdd(Function):
     @staticmethod
     def forward(ctx, g, idx, in_shape, n):
         ctx.meta = (idx, n)
-        channel_major = idx.ndim == n + 2 and is_channel_major(
-            idx
-        )  # then g, the result and idx all go in (C, N, ...) order
+        # a channel-major index (from a channel-major input): g, the result and idx all go in (C, N, ...) order
+        channel_major = idx.ndim == n + 2 and is_channel_major(idx)
         gd = g.data
         if channel_major:
             gd = gd.swapaxes(0, 1)
