@@ -162,3 +162,23 @@ def check_gradcheck(shapes, fn, *, inputs=None, low=-2.0, high=2.0, eps=1e-6, at
         inputs = [make_array(s, np.float64, low, high) for s in shapes]
     ts = [em.Tensor(np.asarray(x, np.float64).copy(), requires_grad=True) for x in inputs]
     assert em.autograd.gradcheck(fn, ts, eps=eps, atol=atol, rtol=rtol)
+
+
+def check_grad_subset(arrays, needs, fn, torch_fn=None, *, rtol=1e-10, atol=1e-10):
+    """``fn`` on tensors of ``arrays`` of which only those flagged in ``needs`` require grad, against torch.
+
+    Compares the output and, after ``backward`` with a random cotangent, that exactly the flagged
+    inputs got a gradient and that each equals torch's (float64 arrays: tight default tolerances).
+    """
+    torch_fn = torch_fn or fn
+    e = [em.tensor(a, requires_grad=r) for a, r in zip(arrays, needs)]
+    t = [torch.tensor(a, requires_grad=r) for a, r in zip(arrays, needs)]
+    ye, yt = fn(*e), torch_fn(*t)
+    g = _rng.standard_normal(tuple(yt.shape))
+    ye.backward(em.tensor(g))
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(ye.data, yt.detach().numpy(), rtol=rtol, atol=atol)
+    for i, (a, b, r) in enumerate(zip(e, t, needs)):
+        assert (a.grad is not None) == r, f"input {i}: gradient {'missing' if r else 'unexpected'}"
+        if r:
+            np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=rtol, atol=atol, err_msg=f"input {i}")

@@ -15,7 +15,7 @@ import torch.nn.functional as TF
 import ember as em
 import ember.nn.functional as F
 from ember.errors import AutogradError, DTypeError, ShapeError
-from tests.helpers import check_gradcheck, check_op
+from tests.helpers import check_grad_subset, check_gradcheck, check_op
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel:UserWarning")
 
@@ -209,16 +209,7 @@ def test_gradient_of_a_subset_of_inputs(op, needs):
     if op == "conv2d_ungrouped":  # groups=1: the bias rides in the product only when its gradient is wanted
         op, kwargs = "conv2d", {"stride": 2, "padding": 1}
         arrays[1], arrays[2] = rng.standard_normal((6, 4, 3, 3)), rng.standard_normal(6)
-    e = [em.tensor(a, requires_grad=r) for a, r in zip(arrays, needs)]
-    t = [torch.tensor(a, requires_grad=r) for a, r in zip(arrays, needs)]
-    ye, yt = getattr(F, op)(*e, **kwargs), getattr(TF, op)(*t, **kwargs)
-    g = rng.standard_normal(yt.shape)
-    ye.backward(em.tensor(g))
-    yt.backward(torch.tensor(g))
-    for a, b, r in zip(e, t, needs):
-        assert (a.grad is not None) == r
-        if r:
-            np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-10, atol=1e-10)
+    check_grad_subset(arrays, needs, lambda *a: getattr(F, op)(*a, **kwargs), lambda *a: getattr(TF, op)(*a, **kwargs))
 
 
 def test_backward_twice_with_retain_graph():
@@ -487,17 +478,7 @@ def test_chunked_gradient_of_a_subset_of_inputs(needs, monkeypatch):
     _images_per_chunk(monkeypatch, 2)
     rng = np.random.default_rng(3)
     arrays = [rng.standard_normal((5, 3, 6, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)]
-    e = [em.tensor(a, requires_grad=r) for a, r in zip(arrays, needs)]
-    t = [torch.tensor(a, requires_grad=r) for a, r in zip(arrays, needs)]
-    ye, yt = F.conv2d(*e, padding=1), TF.conv2d(*t, padding=1)
-    g = rng.standard_normal(yt.shape)
-    ye.backward(em.tensor(g))
-    yt.backward(torch.tensor(g))
-    np.testing.assert_allclose(ye.data, yt.detach().numpy(), rtol=1e-10, atol=1e-10)
-    for a, b, r in zip(e, t, needs):
-        assert (a.grad is not None) == r
-        if r:
-            np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-10, atol=1e-10)
+    check_grad_subset(arrays, needs, lambda *a: F.conv2d(*a, padding=1), lambda *a: TF.conv2d(*a, padding=1))
 
 
 def test_chunked_conv_reads_a_channel_major_input(monkeypatch):
