@@ -1,0 +1,149 @@
+"""ember.kernels.gemm and its dispatcher ember.ops.gemm, against float64 NumPy products.
+
+The kernel runs on any host (LLVM lowers its 512-bit vectors to what the CPU
+has); the dispatcher only sends products to it on AVX-512 hosts, so these tests
+call the kernel directly, and force the dispatcher's host check where they test
+the dispatch itself. Tolerance: float32 sums of K terms, relative to the largest
+output, 1e-5.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ember.kernels import gemm as kernel
+from ember.ops import gemm
+
+TOL = 1e-5
+
+
+def _close(got, want):
+    scale = max(1.0, float(np.abs(want).max()))
+    np.testing.assert_allclose(got, want, rtol=0, atol=TOL * scale)
+
+
+def _operands(m, k, n, a_layout, b_layout, seed=0):
+    rng = np.random.default_rng(seed)
+    if a_layout == "row":
+        a = rng.standard_normal((m, k), dtype=np.float32)
+    elif a_layout == "col":  # a transposed view: unit row stride
+        a = rng.standard_normal((k, m), dtype=np.float32).T
+    else:  # every other column of a wider array
+        a = rng.standard_normal((m, 2 * k), dtype=np.float32)[:, ::2]
+    if b_layout == "row":
+        b = rng.standard_normal((k, n), dtype=np.float32)
+    else:
+        b = rng.standard_normal((n, k), dtype=np.float32).T
+    return a, b
+
+
+def _kernel_product(a, b, out=None, accumulate=False, rows=None, cols=None):
+    m, n = a.shape[0], b.shape[1]
+    if out is None:
+        out = np.full((m, n), np.nan, np.float32)
+    src, transposed = (b, False) if b.flags.c_contiguous else (b.T, True)
+    i0, i1 = rows or (0, m)
+    j0, j1 = cols or (0, n)
+    kernel.sgemm(a, src, transposed, out, i0, i1, j0, j1, accumulate)
+    return out
+
+
+# sizes around the blocks: MR=8 rows, NR=32 columns, KC=256 depth, MC=96 rows, 16x16 transposes
+SHAPES = [(1, 1, 1), (7, 5, 3), (8, 16, 32), (9, 17, 33), (64, 128, 512), (97, 257, 65), (13, 300, 70), (200, 513, 40)]
+
+
+@pytest.mark.parametrize("m,k,n", SHAPES)
+@pytest.mark.parametrize("a_layout", ["row", "col", "strided"])
+@pytest.mark.parametrize("b_layout", ["row", "transposed"])
+def test_kernel_matches_float64_product(m, k, n, a_layout, b_layout):
+    a, b = _operands(m, k, n, a_layout, b_layout)
+    _close(_kernel_product(a, b), a.astype(np.float64) @ b.astype(np.float64))
+
+
+def test_row_stride_that_aliases_in_l1_and_long_k():
+    # 1024 columns: rows 4 KiB apart take the copied-rows path; K of 2048 is eight KC blocks
+    a, b = _operands(40, 2048, 70, "row", "row", seed=1)
+    assert a.strides[0] % 4096 == 0
+    _close(_kernel_product(a, b), a.astype(np.float64) @ b)
+    wide = np.random.default_rng(2).standard_normal((24, 1024), dtype=np.float32)
+    bt = np.random.default_rng(3).standard_normal((1024, 33), dtype=np.float32)
+    _close(_kernel_product(wide, bt), wide.astype(np.float64) @ bt)
+
+
+def test_accumulate_adds_and_sub_ranges_touch_only_their_block():
+    a, b = _operands(50, 40, 70, "row", "transposed")
+    base = np.random.default_rng(4).standard_normal((50, 70), dtype=np.float32)
+    got = _kernel_product(a, b, out=base.copy(), accumulate=True)
+    _close(got, base + a.astype(np.float64) @ b)
+    part = _kernel_product(a, b, out=base.copy(), rows=(8, 40), cols=(32, 70))
+    want = base.copy()
+    want[8:40, 32:70] = (a.astype(np.float64) @ b)[8:40, 32:70]
+    _close(part, want)
+
+
+def test_output_with_a_row_stride_and_k_zero():
+    a, b = _operands(20, 30, 40, "row", "row")
+    wide = np.zeros((20, 64), np.float32)
+    _kernel_product(a, b, out=wide[:, 8:48])
+    _close(wide[:, 8:48], a.astype(np.float64) @ b)
+    assert not wide[:, :8].any() and not wide[:, 48:].any()
+    empty = _kernel_product(np.ones((3, 0), np.float32), np.ones((0, 5), np.float32))
+    np.testing.assert_array_equal(empty, np.zeros((3, 5), np.float32))
+
+
+def test_nan_and_inf_propagate():
+    a, b = _operands(16, 20, 40, "row", "row")
+    a[3, 4] = np.nan
+    b[5, 7] = np.inf
+    got = _kernel_product(a, b)
+    want = a.astype(np.float64) @ b
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+
+
+def test_prepacked_b_matches():
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((70, 300), dtype=np.float32)  # used as w.T: (300, 70)
+    packed = np.empty(kernel.packed_size(300, 70), np.float32)
+    kernel.pack(w, True, packed)
+    x = rng.standard_normal((19, 300), dtype=np.float32)
+    out = np.empty((19, 70), np.float32)
+    kernel.sgemm_packed(x, packed, 70, out, False, np.empty(kernel.MR * kernel.NR, np.float32))
+    _close(out, x.astype(np.float64) @ w.T.astype(np.float64))
+
+
+@pytest.fixture
+def on_kernel(monkeypatch):
+    """The dispatcher as on an AVX-512 host, whatever this one is."""
+    monkeypatch.setitem(gemm._state, "host", True)
+
+
+@pytest.mark.parametrize("m,k,n", [(4096, 128, 512), (100, 3000, 60), (40, 700, 2000)])
+def test_dispatch_threads_split_rows_or_columns(on_kernel, m, k, n):
+    assert m * k * n >= gemm.THREAD_WORK
+    a, b = _operands(m, k, n, "row", "transposed", seed=m)
+    _close(gemm.matmul(a, b), a.astype(np.float64) @ b)
+    base = np.ones((m, n), np.float32)
+    _close(gemm.matmul(a, b, out=base, accumulate=True), 1 + a.astype(np.float64) @ b)
+
+
+def test_dispatch_falls_back_to_numpy(on_kernel, monkeypatch):
+    calls = []
+    monkeypatch.setattr(kernel, "sgemm", lambda *args: calls.append(args))
+    small = np.ones((8, 8), np.float32)
+    np.testing.assert_array_equal(gemm.matmul(small, small), small @ small)
+    big = np.ones((128, 128), np.float64)
+    np.testing.assert_array_equal(gemm.matmul(big, big), big @ big)
+    reversed_rows = np.ones((128, 128), np.float32)[::-1]
+    np.testing.assert_array_equal(gemm.matmul(reversed_rows, reversed_rows), reversed_rows @ reversed_rows)
+    assert calls == []
+    gemm.matmul(np.ones((128, 128), np.float32), np.ones((128, 128), np.float32))
+    assert len(calls) == 1
+
+
+def test_env_switch_keeps_numpy(monkeypatch):
+    monkeypatch.delitem(gemm._state, "host", raising=False)
+    monkeypatch.setenv("EMBER_GEMM", "blas")
+    assert not gemm._kernel_host()
+    monkeypatch.delitem(gemm._state, "host")
