@@ -16,6 +16,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, new_tensor
+from . import gemm as _gemm
 
 __all__ = [
     "matmul",
@@ -107,7 +108,9 @@ def _lead(shape) -> int:
 def _np_matmul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """``x @ y``; a stack times a matrix is one 2-d product (NumPy loops over the stack otherwise)."""
     if x.ndim > 2 and y.ndim == 2:
-        return np.matmul(x.reshape(_lead(x.shape), x.shape[-1]), y).reshape(x.shape[:-1] + (y.shape[1],))
+        return _gemm.matmul(x.reshape(_lead(x.shape), x.shape[-1]), y).reshape(x.shape[:-1] + (y.shape[1],))
+    if x.ndim == 2 and y.ndim == 2:
+        return _gemm.matmul(x, y)
     return np.matmul(x, y)
 
 
@@ -253,7 +256,7 @@ class AddMatMul(Function):
     def forward(ctx, c, a, b, beta, alpha):
         ctx.save_for_backward(a, b)
         ctx.scale = (beta, alpha)
-        out = np.matmul(a.data, b.data)
+        out = _gemm.matmul(a.data, b.data) if a.ndim == 2 else np.matmul(a.data, b.data)
         if alpha != 1:
             out *= alpha
         if beta != 0:
@@ -345,7 +348,7 @@ class Linear(Function):
         if _row_kernel_fits(x2, wd):
             y = _row_linear(x2, wd, b)
         else:
-            y = np.matmul(x2, wd.T)
+            y = _gemm.matmul(x2, wd.T)
             if b is not None:
                 y += b.data
         return y if xd.ndim == 2 else y.reshape(xd.shape[:-1] + (wd.shape[0],))

@@ -32,6 +32,8 @@ from ..autograd.grad_mode import state as _grad_state
 from ..errors import AutogradError
 from ..random import numpy_generator
 from ..tensor import Tensor
+from .gemm import Right
+from .gemm import matmul as _mm
 
 __all__ = ["recurrent", "rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell"]
 
@@ -129,9 +131,7 @@ def _hidden_product(hp, whh_t, hg, hg_zero, ps, b):
     """``h_prev W_hh^T`` of a step's ``b`` rows, into ``hg``; zeros for the first step without a given h0."""
     if ps < 0 and hg_zero is not None:
         return hg_zero[:b]
-    out = hg[:b]
-    np.dot(hp, whh_t, out=out)
-    return out
+    return whh_t.product(hp, hg[:b])
 
 
 class _Direction:
@@ -153,8 +153,8 @@ def _run_direction(mode, x_in, steps, reverse, w, h0, c0, h0_given, hidden_size,
     G = _GATES[mode]
     total, B = steps.total, steps.B
     order = steps.order(reverse)
-    gates = np.dot(x_in, w_ih.T)  # (total, G*H): the input projection of every step at once
-    whh_t = w_hh.T
+    gates = _mm(x_in, w_ih.T)  # (total, G*H): the input projection of every step at once
+    whh_t = Right(w_hh.T, B)
     hg = np.empty((B, G * H), dt)
     hg_zero = None if h0_given else np.zeros((B, G * H), dt)
     rec = _Direction()
@@ -170,7 +170,7 @@ def _run_direction(mode, x_in, steps, reverse, w, h0, c0, h0_given, hidden_size,
         out = np.empty((total, P), dt)
         c = np.empty((total, H), dt)
         m = np.empty((total, H), dt) if proj else out
-        whr_t = w_hr.T if proj else None
+        whr_t = Right(w_hr.T, B) if proj else None
         step = K.lstm_forward_step
         for s, b, ps, pb in order:
             e = s + b
@@ -179,7 +179,7 @@ def _run_direction(mode, x_in, steps, reverse, w, h0, c0, h0_given, hidden_size,
             hgb = _hidden_product(hp, whh_t, hg, hg_zero, ps, b)
             step(gates[s:e], hgb, bias, cp, c[s:e], m[s:e])
             if proj:
-                np.dot(m[s:e], whr_t, out=out[s:e])
+                whr_t.product(m[s:e], out[s:e])
         rec.c = c
         rec.m = m if proj else None
     elif mode == "GRU":
@@ -224,6 +224,8 @@ def _backward_direction(mode, x_in, steps, rec, w, dout, dh_n, dc_n, hidden_size
     from ..kernels import recurrent as K
 
     w_ih, w_hh, b_ih, b_hh, w_hr = w
+    w_hh_r = Right(w_hh, steps.B)
+    w_hr_r = Right(w_hr, steps.B) if proj else None
     dt = dout.dtype
     H = hidden_size
     G = _GATES[mode]
@@ -247,16 +249,16 @@ def _backward_direction(mode, x_in, steps, rec, w, dout, dh_n, dc_n, hidden_size
                 e = s + b
                 cp = _prev(c, c0, ps, pb, b)
                 np.add(dout[s:e], dh[:b], out=dh_out_all[s:e])
-                np.dot(dh_out_all[s:e], w_hr, out=dm[:b])
+                w_hr_r.product(dh_out_all[s:e], dm[:b])
                 step(dm[:b], zeros[:b], dc[:b], gates[s:e], c[s:e], cp, dg[s:e])
                 if s != first:
-                    np.dot(dg[s:e], w_hh, out=dh[:b])
+                    w_hh_r.product(dg[s:e], dh[:b])
         else:
             for s, b, ps, pb in reversed(order):
                 e = s + b
                 step(dout[s:e], dh[:b], dc[:b], gates[s:e], c[s:e], _prev(c, c0, ps, pb, b), dg[s:e])
                 if s != first:
-                    np.dot(dg[s:e], w_hh, out=dh[:b])
+                    w_hh_r.product(dg[s:e], dh[:b])
         dgx = dgh = dg
         dh0, dc0 = dh, dc
     elif mode == "GRU":
@@ -270,7 +272,7 @@ def _backward_direction(mode, x_in, steps, rec, w, dout, dh_n, dc_n, hidden_size
             e = s + b
             step(dout[s:e], direct[:b], mm[:b], gates[s:e], hn[s:e], _prev(out, h0, ps, pb, b), dgx[s:e], dgh[s:e])
             if s != first:
-                np.dot(dgh[s:e], w_hh, out=mm[:b])
+                w_hh_r.product(dgh[s:e], mm[:b])
         dh0 = direct + mm if need_h0 else None
     else:
         relu = mode == "RNN_RELU"
@@ -281,13 +283,13 @@ def _backward_direction(mode, x_in, steps, rec, w, dout, dh_n, dc_n, hidden_size
             e = s + b
             step(dout[s:e], dh[:b], out[s:e], dg[s:e], relu)
             if s != first:
-                np.dot(dg[s:e], w_hh, out=dh[:b])
+                w_hh_r.product(dg[s:e], dh[:b])
         dgx = dgh = dg
         dh0 = dh
 
     grads = [None] * 5
     if need_w[0]:
-        grads[0] = np.dot(dgx.T, x_in)
+        grads[0] = _mm(dgx.T, x_in)
     if need_w[1]:
         grads[1] = _hidden_weight_grad(dgh, out, rec, steps)
     if need_b[0]:
@@ -295,7 +297,7 @@ def _backward_direction(mode, x_in, steps, rec, w, dout, dh_n, dc_n, hidden_size
     if need_b[1]:
         grads[3] = grads[2].copy() if (dgh is dgx and grads[2] is not None) else dgh.sum(0)
     if proj and need_w[4]:
-        grads[4] = np.dot(dh_out_all.T, rec.m)
+        grads[4] = _mm(dh_out_all.T, rec.m)
     return dgx, grads, dh0, dc0
 
 
@@ -305,19 +307,19 @@ def _hidden_weight_grad(dgh, out, rec, steps):
     h0 = rec.h0
     if steps.equal:
         if rec.reverse:
-            grad = np.dot(dgh[: total - B].T, out[B:]) if total > B else None
+            grad = _mm(dgh[: total - B].T, out[B:]) if total > B else None
             first = dgh[total - B :]
         else:
-            grad = np.dot(dgh[B:].T, out[: total - B]) if total > B else None
+            grad = _mm(dgh[B:].T, out[: total - B]) if total > B else None
             first = dgh[:B]
         if rec.h0_given:
-            g0 = np.dot(first.T, h0)
+            g0 = _mm(first.T, h0)
             grad = g0 if grad is None else grad + g0
         if grad is None:
             grad = np.zeros((dgh.shape[1], out.shape[1]), dgh.dtype)
         return grad
     h_prev = np.take(np.concatenate((out, h0)), steps.prev_rows(rec.reverse), axis=0)
-    return np.dot(dgh.T, h_prev)
+    return _mm(dgh.T, h_prev)
 
 
 class _Recurrent(Function):
@@ -467,9 +469,9 @@ class _Recurrent(Function):
                     dc0[k] = dck
                 if need_dx:
                     if dx is None:
-                        dx = np.dot(dgx, w[0])
+                        dx = _mm(dgx, w[0])
                     else:
-                        dx += np.dot(dgx, w[0])
+                        _mm(dgx, w[0], out=dx, accumulate=True)
             if layer > 0:
                 mask = ctx.masks[layer - 1]
                 if mask is not None:
