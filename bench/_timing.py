@@ -35,6 +35,21 @@ def _fmt(c) -> str:
     return str(c)
 
 
+def quiesce() -> None:
+    """Stop NumPy's OpenBLAS worker threads before a library's round.
+
+    After a multi-threaded product they spin for a long while (see ``ember._threads``), and
+    spinning beside the next round took a core from whichever library ran next: PyTorch's mlp
+    step ran at about half speed right after ember's BLAS products. OpenBLAS restarts them on
+    its next multi-threaded call (about 0.1 ms).
+    """
+    from ember import _threads
+
+    blas = _threads._openblas()
+    if blas is not None and blas[2] is not None and _threads._alone():
+        blas[2]()
+
+
 def compare(make, number: int, repeat: int, warmup: int = 3, libs=("ember", "torch")) -> dict:
     """Median seconds per step of ``make(lib)``'s step for each library, alternating libraries.
 
@@ -52,6 +67,7 @@ def compare(make, number: int, repeat: int, warmup: int = 3, libs=("ember", "tor
     for _ in range(repeat):
         for lib in libs:
             step = steps[lib][0]
+            quiesce()
             start = time.perf_counter()
             for _ in range(number):
                 step()
