@@ -13,6 +13,7 @@ def median_time(fn, number: int, repeat: int = 7, warmup: int = 1) -> float:
             fn()
     runs = []
     for _ in range(repeat):
+        quiesce()
         start = time.perf_counter()
         for _ in range(number):
             fn()
