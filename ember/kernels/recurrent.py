@@ -26,6 +26,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
+from .gemm import sgemm_packed
+
 __all__ = [
     "lstm_forward_step",
     "lstm_backward_step",
@@ -33,6 +35,8 @@ __all__ = [
     "gru_backward_step",
     "rnn_forward_step",
     "rnn_backward_step",
+    "lstm_forward_loop",
+    "lstm_backward_loop",
 ]
 
 _FLAGS = {"contract"}
@@ -283,3 +287,61 @@ def rnn_backward_step(dh_out, dh_rec, h, dpre, relu):  # pragma: no cover - comp
         else:
             for k in range(H):
                 out[k] = (a[k] + b[k]) * (one - hr[k] * hr[k])
+
+
+# ---------------------------------------------------------------- whole-direction LSTM loops (float32)
+# The per-step product runs ember's packed float32 kernel (ember.kernels.gemm), so a whole
+# layer-direction is one nogil call: no Python between steps, and the two directions of a
+# bidirectional layer can run on two threads at once.
+
+
+@njit(nogil=True, inline="always")
+def _prev_rows(buf, init, ps, pb, b, scratch):  # pragma: no cover - compiled
+    """The previous state of a step's ``b`` rows (see ``ember.ops.recurrent._Steps``)."""
+    if ps < 0:
+        return init[:b]
+    if pb >= b:
+        return buf[ps : ps + b]
+    scratch[:pb] = buf[ps : ps + pb]
+    scratch[pb:b] = init[pb:b]
+    return scratch[:b]
+
+
+@njit(cache=True, nogil=True)
+def lstm_forward_loop(order, gates, out, c, h0, c0, h0_zero, packed_whh, bias, hg, tmp, hbuf, cbuf):  # pragma: no cover
+    """All steps of one LSTM layer-direction without projection, float32.
+
+    order: (steps, 4) int64 ``(s, b, ps, pb)`` rows in processing order; gates (total, 4H) the
+    input projections, activated in place; out, c (total, H) written; h0, c0 (B, H); with
+    ``h0_zero`` the first step's ``h0 W_hh^T`` is known to be zero; packed_whh: ``W_hh^T``
+    packed by ``ember.kernels.gemm.pack``; hg (B, 4H), hbuf, cbuf (B, H), tmp: scratch.
+    """
+    n4 = gates.shape[1]
+    for q in range(order.shape[0]):
+        s, b, ps, pb = order[q, 0], order[q, 1], order[q, 2], order[q, 3]
+        e = s + b
+        hp = _prev_rows(out, h0, ps, pb, b, hbuf)
+        cp = _prev_rows(c, c0, ps, pb, b, cbuf)
+        if ps < 0 and h0_zero:
+            hg[:b] = 0.0
+        else:
+            sgemm_packed(hp, packed_whh, n4, hg[:b], False, tmp)
+        lstm_forward_step(gates[s:e], hg[:b], bias, cp, c[s:e], out[s:e])
+
+
+@njit(cache=True, nogil=True)
+def lstm_backward_loop(order, dout, dh, dc, gates, c, c0, dg, first, packed_whh, tmp, cbuf):  # pragma: no cover
+    """Backpropagation through all steps of one LSTM layer-direction without projection, float32.
+
+    Steps in reverse processing order; dh, dc (B, H) enter as the final states' gradients and
+    leave as the initial states'; dg (total, 4H) receives the pre-activation gradients. The
+    step whose rows start at ``first`` skips ``dg W_hh`` (nobody needs h0's gradient).
+    """
+    hidden = dh.shape[1]
+    for q in range(order.shape[0] - 1, -1, -1):
+        s, b, ps, pb = order[q, 0], order[q, 1], order[q, 2], order[q, 3]
+        e = s + b
+        cp = _prev_rows(c, c0, ps, pb, b, cbuf)
+        lstm_backward_step(dout[s:e], dh[:b], dc[:b], gates[s:e], c[s:e], cp, dg[s:e])
+        if s != first:
+            sgemm_packed(dg[s:e], packed_whh, hidden, dh[:b], False, tmp)

@@ -24,9 +24,11 @@ are correct but a second derivative raises ``AutogradError``.
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 import numpy as np
 
+from .. import _threads
 from ..autograd.function import Function, Node
 from ..autograd.grad_mode import state as _grad_state
 from ..errors import AutogradError
@@ -80,6 +82,14 @@ class _Steps:
                 steps.append((offsets[t], sizes[t], -1 if last else offsets[t + 1], 0 if last else sizes[t + 1]))
         self._orders[reverse] = steps
         return steps
+
+    def order_array(self, reverse: bool) -> np.ndarray:
+        """``order(reverse)`` as a (steps, 4) int64 array, for the compiled loops."""
+        key = ("array", reverse)
+        cached = self._orders.get(key)
+        if cached is None:
+            cached = self._orders[key] = np.array(self.order(reverse), dtype=np.int64).reshape(-1, 4)
+        return cached
 
     def final_rows(self, reverse: bool):
         """Rows holding each sequence's final state: a slice, or an index array for packed data."""
@@ -140,10 +150,23 @@ class _Direction:
     __slots__ = ("reverse", "h0", "c0", "gates", "c", "m", "hn", "out", "h0_given")
 
 
-def _run_direction(mode, x_in, steps, reverse, w, h0, c0, h0_given, hidden_size, proj):
+def _call(fn):
+    return fn()
+
+
+def _compiled_loop(right, *arrays) -> bool:
+    """Whether a layer-direction runs as one compiled loop: ``W_hh`` packed for ember's float32
+    product (see ``ember.ops.gemm.Right``) and every array float32."""
+    return right.packed is not None and all(a.dtype == np.float32 for a in arrays)
+
+
+def _run_direction(mode, x_in, steps, reverse, w, h0, c0, h0_given, hidden_size, proj, defer=None):
     """Forward of one layer-direction over all steps; returns (_Direction, out (total, P)).
 
-    Without a given h0 the first step's ``h0 W_hh^T`` is known to be zero and skipped.
+    Without a given h0 the first step's ``h0 W_hh^T`` is known to be zero and skipped. An LSTM
+    without projection whose products ember's kernel takes runs all its steps in one compiled
+    call; with a ``defer`` list that call is appended to it (to run on a worker thread beside
+    the other direction) instead of made, and ``out`` is filled only once it has run.
     """
     w_ih, w_hh, b_ih, b_hh, w_hr = w
     from ..kernels import recurrent as K
@@ -171,6 +194,28 @@ def _run_direction(mode, x_in, steps, reverse, w, h0, c0, h0_given, hidden_size,
         c = np.empty((total, H), dt)
         m = np.empty((total, H), dt) if proj else out
         whr_t = Right(w_hr.T, B) if proj else None
+        if not proj and _compiled_loop(whh_t, gates, h0, c0, bias):
+            loop = partial(
+                K.lstm_forward_loop,
+                steps.order_array(reverse),
+                gates,
+                out,
+                c,
+                h0,
+                c0,
+                not h0_given,
+                whh_t.packed,
+                bias,
+                hg,
+                whh_t.tmp,
+                np.empty((B, H), dt),
+                np.empty((B, H), dt),
+            )
+            order = ()  # the Python loop below has nothing to do
+            if defer is None:
+                loop()
+            else:
+                defer.append(loop)
         step = K.lstm_forward_step
         for s, b, ps, pb in order:
             e = s + b
@@ -214,12 +259,16 @@ def _run_direction(mode, x_in, steps, reverse, w, h0, c0, h0_given, hidden_size,
     return rec, out
 
 
-def _backward_direction(mode, x_in, steps, rec, w, dout, dh_n, dc_n, hidden_size, proj, need_w, need_b, need_h0):
+def _backward_direction(
+    mode, x_in, steps, rec, w, dout, dh_n, dc_n, hidden_size, proj, need_w, need_b, need_h0, defer=None
+):
     """Backward of one layer-direction.
 
     Returns (dgates_x, weight grads [w_ih, w_hh, b_ih, b_hh, w_hr], dh0, dc0);
     ``dgates_x @ W_ih`` is this direction's share of the input gradient. Without
     ``need_h0`` the last step's ``dgates W_hh`` (only the gradient of h0) is skipped.
+    With a ``defer`` list, an LSTM's compiled loop over the steps (where it applies) is
+    appended to it, and a function is returned that gives the result once the loop has run.
     """
     from ..kernels import recurrent as K
 
@@ -235,6 +284,7 @@ def _backward_direction(mode, x_in, steps, rec, w, dout, dh_n, dc_n, hidden_size
     dc0 = None
     dh_out_all = None
     first = -1 if need_h0 else order[0][0]  # rows of the step whose h_prev is h0 for all its rows
+    loop = None  # an LSTM's compiled loop over all steps, where it applies
     if mode == "LSTM":
         dh = dh_n.copy()
         dc = dc_n.copy()
@@ -253,6 +303,22 @@ def _backward_direction(mode, x_in, steps, rec, w, dout, dh_n, dc_n, hidden_size
                 step(dm[:b], zeros[:b], dc[:b], gates[s:e], c[s:e], cp, dg[s:e])
                 if s != first:
                     w_hh_r.product(dg[s:e], dh[:b])
+        elif _compiled_loop(w_hh_r, dout, dh, dc, gates, c0):
+            loop = partial(
+                K.lstm_backward_loop,
+                steps.order_array(rec.reverse),
+                dout,
+                dh,
+                dc,
+                gates,
+                c,
+                c0,
+                dg,
+                first,
+                w_hh_r.packed,
+                w_hh_r.tmp,
+                np.empty((B, H), dt),
+            )
         else:
             for s, b, ps, pb in reversed(order):
                 e = s + b
@@ -287,18 +353,27 @@ def _backward_direction(mode, x_in, steps, rec, w, dout, dh_n, dc_n, hidden_size
         dgx = dgh = dg
         dh0 = dh
 
-    grads = [None] * 5
-    if need_w[0]:
-        grads[0] = _mm(dgx.T, x_in)
-    if need_w[1]:
-        grads[1] = _hidden_weight_grad(dgh, out, rec, steps)
-    if need_b[0]:
-        grads[2] = dgx.sum(0)
-    if need_b[1]:
-        grads[3] = grads[2].copy() if (dgh is dgx and grads[2] is not None) else dgh.sum(0)
-    if proj and need_w[4]:
-        grads[4] = _mm(dh_out_all.T, rec.m)
-    return dgx, grads, dh0, dc0
+    def finish():
+        grads = [None] * 5
+        if need_w[0]:
+            grads[0] = _mm(dgx.T, x_in)
+        if need_w[1]:
+            grads[1] = _hidden_weight_grad(dgh, out, rec, steps)
+        if need_b[0]:
+            grads[2] = dgx.sum(0)
+        if need_b[1]:
+            grads[3] = grads[2].copy() if (dgh is dgx and grads[2] is not None) else dgh.sum(0)
+        if proj and need_w[4]:
+            grads[4] = _mm(dh_out_all.T, rec.m)
+        return dgx, grads, dh0, dc0
+
+    if defer is None:
+        if loop is not None:
+            loop()
+        return finish()
+    if loop is not None:
+        defer.append(loop)
+    return finish
 
 
 def _hidden_weight_grad(dgh, out, rec, steps):
@@ -360,6 +435,7 @@ class _Recurrent(Function):
         for layer in range(L):
             inputs.append(layer_in)
             outs = []
+            pending = [] if D > 1 else None  # compiled loops of both directions, run side by side
             for d in range(D):
                 k = layer * D + d
                 hi = zeros_h if h0d is None else np.ascontiguousarray(h0d[k])
@@ -367,13 +443,19 @@ class _Recurrent(Function):
                 if mode == "LSTM":
                     ci = zeros_c if c0d is None else np.ascontiguousarray(c0d[k])
                 w = W[5 * k : 5 * k + 5]
-                rec, out = _run_direction(mode, layer_in, steps, d == 1, w, hi, ci, h0d is not None, H, proj_size)
+                rec, out = _run_direction(
+                    mode, layer_in, steps, d == 1, w, hi, ci, h0d is not None, H, proj_size, pending
+                )
                 records.append(rec)
-                rows = steps.final_rows(d == 1)
-                h_n[k] = out[rows]
-                if mode == "LSTM":
-                    c_n[k] = rec.c[rows]
                 outs.append(out)
+            if pending:
+                _threads.run_parts(_call, [(loop,) for loop in pending])
+            for d in range(D):
+                k = layer * D + d
+                rows = steps.final_rows(d == 1)
+                h_n[k] = outs[d][rows]
+                if mode == "LSTM":
+                    c_n[k] = records[k].c[rows]
             layer_out = outs[0] if D == 1 else np.concatenate(outs, axis=1)
             if drop and layer < L - 1:
                 mask = _dropout_mask(layer_out.shape, dropout, dt)
@@ -440,6 +522,8 @@ class _Recurrent(Function):
             x_in = ctx.inputs[layer]
             need_dx = layer > 0 or needs[0]
             dx = None
+            pending = [] if D > 1 else None  # compiled loops of both directions, run side by side
+            finishers = []
             for d in range(D):
                 k = layer * D + d
                 rec = ctx.records[k]
@@ -447,21 +531,30 @@ class _Recurrent(Function):
                 do = dod if D == 1 else np.ascontiguousarray(dod[:, d * P : (d + 1) * P])
                 base = 3 + 5 * k
                 need_w = [needs[base + i] for i in range(5)]
-                dgx, grads, dhk, dck = _backward_direction(
-                    mode,
-                    x_in,
-                    steps,
-                    rec,
-                    w,
-                    do,
-                    np.ascontiguousarray(dhd[k]),
-                    None if dcd is None else np.ascontiguousarray(dcd[k]),
-                    H,
-                    proj,
-                    need_w,
-                    need_w[2:4],
-                    needs[1],
+                finishers.append(
+                    _backward_direction(
+                        mode,
+                        x_in,
+                        steps,
+                        rec,
+                        w,
+                        do,
+                        np.ascontiguousarray(dhd[k]),
+                        None if dcd is None else np.ascontiguousarray(dcd[k]),
+                        H,
+                        proj,
+                        need_w,
+                        need_w[2:4],
+                        needs[1],
+                        pending,
+                    )
                 )
+            if pending:
+                _threads.run_parts(_call, [(loop,) for loop in pending])
+            for d in range(D):
+                k = layer * D + d
+                w = W[5 * k : 5 * k + 5]
+                dgx, grads, dhk, dck = finishers[d]() if pending is not None else finishers[d]
                 wgrads[5 * k : 5 * k + 5] = grads
                 if dh0 is not None:
                     dh0[k] = dhk

@@ -1,0 +1,88 @@
+"""The LSTM's compiled whole-direction loops (ember.kernels.recurrent.lstm_*_loop) against PyTorch.
+
+They run where ember's float32 product takes the per-step products (an
+AVX-512 host, steps of ``MIN_STEP_WORK`` multiply-adds or more); the
+``compiled`` fixture forces that on any host and for the small test sizes, and
+counts the loops run, so every case here is known to have taken them. The
+parity helpers and tolerances (atol 1e-5, rtol 1e-4) are test_rnn's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import ember as em
+from ember.kernels import recurrent as kernels
+from ember.ops import gemm
+from tests.nn.test_rnn import IN, B, T, _compare_layer, _init_states, _packed_case, _pair, _rng
+
+
+@pytest.fixture
+def compiled(monkeypatch):
+    monkeypatch.setitem(gemm._state, "host", True)
+    monkeypatch.setattr(gemm, "MIN_STEP_WORK", 0)
+    calls = {"forward": 0, "backward": 0}
+
+    def counting(name, fn):
+        def run(*args):
+            calls[name] += 1
+            return fn(*args)
+
+        return run
+
+    monkeypatch.setattr(kernels, "lstm_forward_loop", counting("forward", kernels.lstm_forward_loop))
+    monkeypatch.setattr(kernels, "lstm_backward_loop", counting("backward", kernels.lstm_backward_loop))
+    return calls
+
+
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("with_init", [False, True])
+def test_lstm_loops_match_torch(compiled, num_layers, bidirectional, with_init):
+    tl, el = _pair("lstm", num_layers=num_layers, bidirectional=bidirectional)
+    x = _rng().standard_normal((T, B, IN)).astype(np.float32)
+    directions = 2 if bidirectional else 1
+    init = _init_states("lstm", num_layers, directions, B) if with_init else None
+    _compare_layer("lstm", tl, el, x, init)
+    assert compiled == {"forward": num_layers * directions, "backward": num_layers * directions}
+
+
+@pytest.mark.parametrize("enforce_sorted", [True, False])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_lstm_loops_on_packed_sequences(compiled, enforce_sorted, bidirectional):
+    # the reverse direction's steps take part of their previous state from h0 (pb < b)
+    _packed_case("lstm", enforce_sorted, bidirectional, with_init=True)
+    assert compiled["forward"] == compiled["backward"] == 2 * (2 if bidirectional else 1)
+
+
+def test_lstm_loops_without_initial_state_batch_first(compiled):
+    _packed_case("lstm", False, True, with_init=False, num_layers=1, batch_first=True)
+    assert compiled["forward"] == 2
+
+
+def test_lstm_loops_with_dropout_between_layers_in_eval_and_no_grad(compiled):
+    tl, el = _pair("lstm", num_layers=2, bidirectional=True, dropout=0.5)
+    tl.eval()
+    el.eval()
+    x = _rng().standard_normal((T, B, IN)).astype(np.float32)
+    with em.no_grad():
+        out, (h, c) = el(em.tensor(x))
+    with torch.no_grad():
+        t_out, (t_h, t_c) = tl(torch.tensor(x))
+    for e, t in ((out, t_out), (h, t_h), (c, t_c)):
+        np.testing.assert_allclose(e.data, t.numpy(), atol=1e-5, rtol=1e-4)
+    assert compiled == {"forward": 4, "backward": 0}
+
+
+def test_realistic_size_takes_the_loops_by_default(monkeypatch):
+    """Hidden 64, batch 16 (16*64*256 multiply-adds a step): the loops run without lowering the threshold."""
+    monkeypatch.setitem(gemm._state, "host", True)
+    calls = []
+    real = kernels.lstm_forward_loop
+    monkeypatch.setattr(kernels, "lstm_forward_loop", lambda *args: (calls.append(1), real(*args))[1])
+    tl, el = _pair("lstm", input_size=32, hidden=64, bidirectional=True)
+    x = _rng().standard_normal((12, 16, 32)).astype(np.float32)
+    _compare_layer("lstm", tl, el, x, _init_states("lstm", 1, 2, 16, hidden=64), atol=2e-5, rtol=2e-4)
+    assert len(calls) == 2
