@@ -5,10 +5,14 @@ for 2-d arrays. The kernel (``ember.kernels.gemm``) takes it when
 
 - both are float32, the host CPU has AVX-512 (``avx512f``), and
   ``EMBER_GEMM`` is not ``blas``;
-- the product has at least ``MIN_WORK`` multiply-adds (below that, BLAS's call
-  costs less than Numba's dispatch and the packing);
+- the product has at least ``MIN_WORK`` multiply-adds and ``a`` at least 4
+  rows. That is where OpenBLAS would start its own threads (2^18); below it
+  BLAS runs one thread and its call costs less than Numba's dispatch and the
+  packing. Taking every product OpenBLAS would thread also keeps its threads
+  from starting and then spinning beside ember's workers;
 - ``b`` or ``b.T`` is C-contiguous (else it is copied), ``a`` has positive
-  strides, and ``out`` has unit column stride and does not overlap them.
+  strides (multiples of 4 bytes), and ``out`` has unit column stride and
+  does not overlap them.
 
 Products of ``THREAD_WORK`` multiply-adds or more are split over
 ``ember._threads.run_parts`` (by rows when ``a`` is the taller side, by
@@ -52,13 +56,18 @@ def fits(a: np.ndarray, b: np.ndarray) -> bool:
         and a.shape[0] * a.shape[1] * b.shape[1] >= MIN_WORK
         and a.strides[0] > 0
         and a.strides[1] > 0
+        and a.strides[0] % 4 == 0
+        and a.strides[1] % 4 == 0
         and _kernel_host()
     )
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, accumulate: bool = False) -> np.ndarray:
     """``a @ b`` for 2-d arrays, into ``out`` if given (``out += a @ b`` with ``accumulate``)."""
-    if not fits(a, b) or (out is not None and (out.strides[1] != 4 or out.strides[0] <= 0 or out.dtype != np.float32)):
+    if not fits(a, b) or (
+        out is not None
+        and (out.dtype != np.float32 or out.strides[1] != 4 or out.strides[0] <= 0 or out.strides[0] % 4)
+    ):
         if accumulate:
             out += np.matmul(a, b)
             return out

@@ -147,3 +147,15 @@ def test_env_switch_keeps_numpy(monkeypatch):
     monkeypatch.setenv("EMBER_GEMM", "blas")
     assert not gemm._kernel_host()
     monkeypatch.delitem(gemm._state, "host")
+
+
+def test_dispatch_declines_odd_strides_and_outputs(on_kernel, monkeypatch):
+    calls = []
+    monkeypatch.setattr(kernel, "sgemm", lambda *args: calls.append(args))
+    a = np.ones((128, 128), np.float32)
+    buffer = np.ones(128 * 130, np.float32)
+    odd = np.lib.stride_tricks.as_strided(buffer, (128, 128), (514, 4))  # a row stride not a multiple of 4
+    np.testing.assert_array_equal(gemm.matmul(odd, a), odd @ a)
+    column_out = np.empty((128, 128), np.float32, order="F")
+    np.testing.assert_array_equal(gemm.matmul(a, a, out=column_out), a @ a)
+    assert calls == []
