@@ -24,6 +24,9 @@ alone. So the first ``run_parts`` in also shuts OpenBLAS's threads down
 multi-threaded call starts them again, about 0.1 ms), but only when no other
 Python thread exists that could be inside OpenBLAS at that moment.
 
+A ``run_parts`` made while another is running (from one of its parts, or from
+another thread) runs its parts in turn on its own thread: the workers are busy.
+
 Workers are used only where ember can set OpenBLAS's thread count (NumPy's
 bundled OpenBLAS); otherwise, with ``EMBER_NUM_THREADS=1``, or where BLAS runs
 one thread, ``run_parts`` runs the parts in the caller's thread, one after
@@ -152,7 +155,12 @@ def _leave() -> None:
 
 def run_parts(fn, parts: list) -> list:
     """``[fn(*p) for p in parts]``, side by side on worker threads when there are several parts."""
-    if len(parts) < 2 or _openblas() is None or threading.current_thread().name.startswith("ember-worker"):
+    if (
+        len(parts) < 2
+        or _openblas() is None
+        or _state["active"]  # inside another run_parts (a part of it, or another thread's): in turn
+        or threading.current_thread().name.startswith("ember-worker")
+    ):
         return [fn(*p) for p in parts]
     pool = _enter(len(parts) - 1)
     try:

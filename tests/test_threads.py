@@ -144,3 +144,22 @@ def test_blas_thread_count_is_set_without_restarting_openblas_threads(blas):
         assert getter() == n  # OpenBLAS reads the count ember wrote
     a = np.random.default_rng(1).standard_normal((400, 400))
     np.testing.assert_allclose(a @ a, np.einsum("ij,jk->ik", a, a), rtol=1e-10, atol=1e-10)
+
+
+def test_a_run_parts_inside_a_part_runs_its_parts_in_turn():
+    if _threads._openblas() is None:
+        pytest.skip("NumPy's BLAS has no per-thread thread count (not OpenBLAS 0.3.27+)")
+    seen = []
+
+    def inner(tag):
+        seen.append((tag, threading.current_thread().name))
+
+    def outer(tag):
+        _threads.run_parts(inner, [(tag + "a",), (tag + "b",)])
+        return tag
+
+    assert _threads.run_parts(outer, [("x",), ("y",)]) == ["x", "y"]
+    # each inner pair ran on the thread of the part that asked for it, not on another worker
+    by_tag = dict(seen)
+    assert by_tag["xa"] == by_tag["xb"] and by_tag["ya"] == by_tag["yb"]
+    assert sorted(by_tag) == ["xa", "xb", "ya", "yb"]

@@ -376,6 +376,118 @@ def _backward_direction(
     return finish
 
 
+def _overlap_right(mode, proj, directions, steps, w, rec, *arrays):
+    """``W_hh`` packed, where a layer's backward can overlap its products with its loop, else None.
+
+    That is a unidirectional LSTM without projection on unpacked input of 8 or more steps, whose
+    loop is compiled (see ``_compiled_loop``) and where two threads may run.
+    """
+    if mode != "LSTM" or proj or directions != 1 or not steps.equal or steps.T < 8 or _threads.workers() < 2:
+        return None
+    right = Right(w[1], steps.B)
+    return right if _compiled_loop(right, w[0], rec.gates, rec.c, rec.c0, *arrays) else None
+
+
+def _lstm_backward_overlapped(x_in, steps, rec, w, w_hh_r, dout, dh_n, dc_n, hidden_size, need_w, need_h0, need_dx):
+    """A unidirectional LSTM layer's backward with its big products beside its loop.
+
+    The compiled loop runs over chunks of time steps, last chunk first, on the caller's thread;
+    as each chunk's gate gradients ``dg`` are final, its products (its rows of ``dx = dg W_ih``,
+    its shares of ``dW_ih = dg^T x`` and ``dW_hh = dg^T h_prev``) are queued. A worker thread
+    runs them as they come, and the caller joins in once its loop is done: one core ran the loop
+    while the other idled, and then both ran the products. Each thread sums the weight gradients
+    into its own arrays, added at the end. Returns ``(dg, grads, dh0, dc0, dx or None)``.
+    """
+    import threading
+    from collections import deque
+
+    from ..kernels import recurrent as K
+
+    w_ih = w[0]
+    dt = dout.dtype
+    H = hidden_size
+    total, B, T = steps.total, steps.B, steps.T
+    dh = np.array(dh_n, dt)
+    dc = np.array(dc_n, dt)
+    dg = np.empty((total, 4 * H), dt)
+    out = rec.out
+    order = steps.order_array(False)
+    first = -1 if need_h0 else 0
+    size = max(4, -(-T // 8))
+    chunks = [(q0, min(T, q0 + size)) for q0 in range(0, T, size)][::-1]  # processing order
+    kinds = [k for k, needed in enumerate((need_dx, need_w[0], need_w[1])) if needed]
+    dx = np.empty((total, x_in.shape[1]), dt) if need_dx else None
+    sums = [[None, None], [None, None]]  # per thread (caller, worker): dW_ih, dW_hh
+    queue = deque()
+    cond = threading.Condition()
+    done = [False]
+    cbuf = np.empty((B, H), dt)
+
+    def run(item, me):
+        kind, r0, r1 = item
+        if kind == 0:
+            _mm(dg[r0:r1], w_ih, out=dx[r0:r1])
+            return
+        shape = (4 * H, x_in.shape[1]) if kind == 1 else (4 * H, H)
+        acc = sums[me][kind - 1]
+        if acc is None:
+            acc = sums[me][kind - 1] = np.zeros(shape, dt)
+        if kind == 1:
+            _mm(dg[r0:r1].T, x_in[r0:r1], out=acc, accumulate=True)
+            return
+        lo = max(r0, B)  # rows whose h_prev is the previous step's output
+        if r1 > lo:
+            _mm(dg[lo:r1].T, out[lo - B : r1 - B], out=acc, accumulate=True)
+        if r0 == 0 and rec.h0_given:
+            _mm(dg[:B].T, rec.h0, out=acc, accumulate=True)
+
+    def loop():
+        try:
+            for q0, q1 in chunks:
+                K.lstm_backward_loop(
+                    order[q0:q1], dout, dh, dc, rec.gates, rec.c, rec.c0, dg, first, w_hh_r.packed, w_hh_r.tmp, cbuf
+                )
+                with cond:
+                    queue.extend((kind, q0 * B, q1 * B) for kind in kinds)
+                    cond.notify()
+        finally:
+            with cond:  # after an error too: the worker must not wait forever
+                done[0] = True
+                cond.notify_all()
+        while True:  # then the caller takes its share of what is left
+            try:
+                item = queue.popleft()
+            except IndexError:
+                return
+            run(item, 0)
+
+    def products():
+        while True:
+            with cond:
+                while not queue and not done[0]:
+                    cond.wait()
+                if not queue:
+                    return
+                item = queue.popleft()
+            run(item, 1)
+
+    # the loop is the first part: run in turn (one thread), it leaves nothing for the second
+    _threads.run_parts(_call, [(loop,), (products,)])
+    grads = [None] * 5
+    for kind in (1, 2):
+        if need_w[kind - 1]:
+            a, b = sums[0][kind - 1], sums[1][kind - 1]
+            shape = (4 * H, x_in.shape[1]) if kind == 1 else (4 * H, H)
+            grads[kind - 1] = (
+                np.zeros(shape, dt) if a is None and b is None else a if b is None else b if a is None else a + b
+            )
+    if need_w[2] or need_w[3]:
+        total_grad = dg.sum(0)
+        grads[2] = total_grad if need_w[2] else None
+        grads[3] = (total_grad.copy() if need_w[2] else total_grad) if need_w[3] else None
+    return dg, grads, dh, dc, dx
+
+
 def _hidden_weight_grad(dgh, out, rec, steps):
     """``sum_t dgates_t^T h_prev_t`` as one product over all steps (two when batch sizes are equal)."""
     B, total = steps.B, steps.total
@@ -531,6 +643,13 @@ class _Recurrent(Function):
                 do = dod if D == 1 else np.ascontiguousarray(dod[:, d * P : (d + 1) * P])
                 base = 3 + 5 * k
                 need_w = [needs[base + i] for i in range(5)]
+                w_hh_r = _overlap_right(mode, proj, D, steps, w, rec, do, dhd[k], dcd[k]) if dcd is not None else None
+                if w_hh_r is not None:
+                    dgx, grads, dhk, dck, dx = _lstm_backward_overlapped(
+                        x_in, steps, rec, w, w_hh_r, do, dhd[k], dcd[k], H, need_w, needs[1], need_dx
+                    )
+                    finishers.append((dgx, grads, dhk, dck))
+                    continue
                 finishers.append(
                     _backward_direction(
                         mode,
@@ -560,7 +679,7 @@ class _Recurrent(Function):
                     dh0[k] = dhk
                 if dc0 is not None:
                     dc0[k] = dck
-                if need_dx:
+                if need_dx and not (D == 1 and dx is not None):  # the overlapped backward made dx already
                     if dx is None:
                         dx = _mm(dgx, w[0])
                     else:

@@ -86,3 +86,64 @@ def test_realistic_size_takes_the_loops_by_default(monkeypatch):
     x = _rng().standard_normal((12, 16, 32)).astype(np.float32)
     _compare_layer("lstm", tl, el, x, _init_states("lstm", 1, 2, 16, hidden=64), atol=2e-5, rtol=2e-4)
     assert len(calls) == 2
+
+
+# ------------------------------------------------------------ unidirectional backward, products beside the loop
+@pytest.fixture
+def overlapped(compiled, monkeypatch):
+    """The overlapped backward forced (two workers) and counted."""
+    from ember import _threads
+    from ember.ops import recurrent as ops
+
+    monkeypatch.setattr(_threads, "workers", lambda: 2)
+    calls = []
+    real = ops._lstm_backward_overlapped
+    monkeypatch.setattr(ops, "_lstm_backward_overlapped", lambda *a: (calls.append(1), real(*a))[1])
+    return calls
+
+
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("with_init", [False, True])
+@pytest.mark.parametrize("bias", [False, True])
+def test_overlapped_backward_matches_torch(overlapped, num_layers, with_init, bias):
+    steps = 11  # three chunks of 3 steps and one of 2
+    tl, el = _pair("lstm", num_layers=num_layers, bias=bias)
+    x = _rng().standard_normal((steps, B, IN)).astype(np.float32)
+    init = _init_states("lstm", num_layers, 1, B) if with_init else None
+    _compare_layer("lstm", tl, el, x, init)
+    assert len(overlapped) == num_layers
+
+
+def test_overlapped_backward_run_in_turn_and_partial_gradients(overlapped, monkeypatch):
+    from ember import _threads
+
+    # parts one after another (as with one thread): the loop comes first, so nothing waits forever
+    monkeypatch.setattr(_threads, "run_parts", lambda fn, parts: [fn(*p) for p in parts])
+    tl, el = _pair("lstm", num_layers=1, batch_first=True)
+    x = _rng().standard_normal((B, 9, IN)).astype(np.float32)
+    el.weight_ih_l0.requires_grad_(False)
+    el.bias_hh_l0.requires_grad_(False)
+    ex = em.tensor(x)  # no input gradient either
+    out, (h, c) = el(ex)
+    (out.sum() + h.sum() * 2 + c.sum()).backward()
+    tx = torch.tensor(x)
+    t_out, (t_h, t_c) = tl(tx)
+    (t_out.sum() + t_h.sum() * 2 + t_c.sum()).backward()
+    for name in ("weight_hh_l0", "bias_ih_l0"):
+        np.testing.assert_allclose(
+            getattr(el, name).grad.data, getattr(tl, name).grad.numpy(), atol=1e-5, rtol=1e-4, err_msg=name
+        )
+    assert el.weight_ih_l0.grad is None and el.bias_hh_l0.grad is None
+    assert len(overlapped) == 1
+
+
+def test_overlapped_backward_error_in_the_loop_does_not_hang(overlapped, monkeypatch):
+    def broken(*args):
+        raise RuntimeError("loop failed")
+
+    monkeypatch.setattr(kernels, "lstm_backward_loop", broken)
+    tl, el = _pair("lstm")
+    ex = em.tensor(_rng().standard_normal((10, B, IN)).astype(np.float32), requires_grad=True)
+    out, _ = el(ex)
+    with pytest.raises(RuntimeError, match="loop failed"):
+        out.sum().backward()
