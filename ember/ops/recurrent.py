@@ -154,6 +154,40 @@ def _call(fn):
     return fn()
 
 
+def _lstm_forward_overlapped(steps, x_in, w_ih, gates, loop) -> None:
+    """A unidirectional LSTM layer's input projection beside its loop.
+
+    The caller's thread computes ``x W_ih^T`` chunk by chunk of time steps; a worker runs the
+    compiled loop over each chunk once its projection is there (``loop(order rows)``). Run in
+    turn (one thread), the projections all come first, so nothing waits forever.
+    """
+    import threading
+
+    T = steps.T
+    order = steps.order_array(False)
+    ends = [o + b for o, b in zip(steps.offsets, steps.sizes)]
+    size = max(4, -(-T // 8))
+    chunks = [(q0, min(T, q0 + size)) for q0 in range(0, T, size)]
+    ready = [threading.Event() for _ in chunks]
+
+    def project():
+        try:
+            for (q0, q1), event in zip(chunks, ready):
+                r0, r1 = steps.offsets[q0], ends[q1 - 1]
+                _mm(x_in[r0:r1], w_ih.T, out=gates[r0:r1])
+                event.set()
+        finally:
+            for event in ready:  # after an error too: the loop's part must not wait forever
+                event.set()
+
+    def run():
+        for (q0, q1), event in zip(chunks, ready):
+            event.wait()
+            loop(order[q0:q1])
+
+    _threads.run_parts(_call, [(project,), (run,)])
+
+
 def _compiled_loop(right, *arrays) -> bool:
     """Whether a layer-direction runs as one compiled loop: ``W_hh`` packed for ember's float32
     product (see ``ember.ops.gemm.Right``) and every array float32."""
@@ -176,8 +210,19 @@ def _run_direction(mode, x_in, steps, reverse, w, h0, c0, h0_given, hidden_size,
     G = _GATES[mode]
     total, B = steps.total, steps.B
     order = steps.order(reverse)
-    gates = _mm(x_in, w_ih.T)  # (total, G*H): the input projection of every step at once
     whh_t = Right(w_hh.T, B)
+    overlap = (
+        defer is None
+        and mode == "LSTM"
+        and not proj
+        and not reverse
+        and steps.T >= 8
+        and _threads.workers() >= 2
+        and _compiled_loop(whh_t, x_in, w_ih, h0, c0)
+        and (b_ih is None or b_ih.dtype == np.float32)
+    )
+    # (total, G*H): the input projection of every step at once, or chunk by chunk beside the loop
+    gates = np.empty((total, G * H), dt) if overlap else _mm(x_in, w_ih.T)
     hg = np.empty((B, G * H), dt)
     hg_zero = None if h0_given else np.zeros((B, G * H), dt)
     rec = _Direction()
@@ -195,27 +240,15 @@ def _run_direction(mode, x_in, steps, reverse, w, h0, c0, h0_given, hidden_size,
         m = np.empty((total, H), dt) if proj else out
         whr_t = Right(w_hr.T, B) if proj else None
         if not proj and _compiled_loop(whh_t, gates, h0, c0, bias):
-            loop = partial(
-                K.lstm_forward_loop,
-                steps.order_array(reverse),
-                gates,
-                out,
-                c,
-                h0,
-                c0,
-                not h0_given,
-                whh_t.packed,
-                bias,
-                hg,
-                whh_t.tmp,
-                np.empty((B, H), dt),
-                np.empty((B, H), dt),
-            )
-            order = ()  # the Python loop below has nothing to do
-            if defer is None:
-                loop()
+            scratch = (np.empty((B, H), dt), np.empty((B, H), dt))
+            args = (gates, out, c, h0, c0, not h0_given, whh_t.packed, bias, hg, whh_t.tmp) + scratch
+            if overlap:
+                _lstm_forward_overlapped(steps, x_in, w_ih, gates, lambda rows: K.lstm_forward_loop(rows, *args))
+            elif defer is None:
+                K.lstm_forward_loop(steps.order_array(reverse), *args)
             else:
-                defer.append(loop)
+                defer.append(partial(K.lstm_forward_loop, steps.order_array(reverse), *args))
+            order = ()  # the Python loop below has nothing to do
         step = K.lstm_forward_step
         for s, b, ps, pb in order:
             e = s + b

@@ -97,8 +97,9 @@ def overlapped(compiled, monkeypatch):
 
     monkeypatch.setattr(_threads, "workers", lambda: 2)
     calls = []
-    real = ops._lstm_backward_overlapped
-    monkeypatch.setattr(ops, "_lstm_backward_overlapped", lambda *a: (calls.append(1), real(*a))[1])
+    backward, forward = ops._lstm_backward_overlapped, ops._lstm_forward_overlapped
+    monkeypatch.setattr(ops, "_lstm_backward_overlapped", lambda *a: (calls.append("backward"), backward(*a))[1])
+    monkeypatch.setattr(ops, "_lstm_forward_overlapped", lambda *a: (calls.append("forward"), forward(*a))[1])
     return calls
 
 
@@ -111,7 +112,7 @@ def test_overlapped_backward_matches_torch(overlapped, num_layers, with_init, bi
     x = _rng().standard_normal((steps, B, IN)).astype(np.float32)
     init = _init_states("lstm", num_layers, 1, B) if with_init else None
     _compare_layer("lstm", tl, el, x, init)
-    assert len(overlapped) == num_layers
+    assert sorted(overlapped) == ["backward"] * num_layers + ["forward"] * num_layers
 
 
 def test_overlapped_backward_run_in_turn_and_partial_gradients(overlapped, monkeypatch):
@@ -134,7 +135,7 @@ def test_overlapped_backward_run_in_turn_and_partial_gradients(overlapped, monke
             getattr(el, name).grad.data, getattr(tl, name).grad.numpy(), atol=1e-5, rtol=1e-4, err_msg=name
         )
     assert el.weight_ih_l0.grad is None and el.bias_hh_l0.grad is None
-    assert len(overlapped) == 1
+    assert sorted(overlapped) == ["backward", "forward"]
 
 
 def test_overlapped_backward_error_in_the_loop_does_not_hang(overlapped, monkeypatch):
@@ -147,3 +148,19 @@ def test_overlapped_backward_error_in_the_loop_does_not_hang(overlapped, monkeyp
     out, _ = el(ex)
     with pytest.raises(RuntimeError, match="loop failed"):
         out.sum().backward()
+
+
+def test_overlapped_forward_on_packed_sequences(overlapped):
+    """Uneven lengths: the forward projection goes chunk by chunk over uneven rows (backward does not overlap)."""
+    lengths = [12, 10, 9, 9, 3]
+    tl, el = _pair("lstm")
+    x = _rng().standard_normal((max(lengths), len(lengths), IN)).astype(np.float32)
+    tx, ex = torch.tensor(x, requires_grad=True), em.tensor(x, requires_grad=True)
+    t_out, (t_h, t_c) = tl(torch.nn.utils.rnn.pack_padded_sequence(tx, lengths))
+    e_out, (e_h, e_c) = el(em.nn.utils.rnn.pack_padded_sequence(ex, lengths))
+    for e, t in ((e_out.data, t_out.data), (e_h, t_h), (e_c, t_c)):
+        np.testing.assert_allclose(e.data, t.detach().numpy(), atol=1e-5, rtol=1e-4)
+    (t_out.data.sum() + t_h.sum()).backward()
+    (e_out.data.sum() + e_h.sum()).backward()
+    np.testing.assert_allclose(ex.grad.data, tx.grad.numpy(), atol=1e-5, rtol=1e-4)
+    assert overlapped == ["forward"]
