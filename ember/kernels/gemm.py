@@ -190,8 +190,8 @@ def _transpose16(typingctx, src, lds, dst, ldd):
 
 @njit(cache=True, nogil=True)
 def pack_rows(b, p0, kc, j0, nc, out, o0):  # pragma: no cover - compiled
-    """Slivers of ``b[p0:p0+kc, j0:j0+nc]`` (``b`` (K, N) C-contiguous) into ``out[o0:]``, zero-padded."""
-    ld = b.shape[1]
+    """Slivers of ``b[p0:p0+kc, j0:j0+nc]`` (``b`` (K, N), unit column stride) into ``out[o0:]``, zero-padded."""
+    ld = b.strides[0] // 4
     for s in range((nc + NR - 1) // NR):
         base = o0 + s * kc * NR
         j = j0 + s * NR
@@ -209,8 +209,8 @@ def pack_rows(b, p0, kc, j0, nc, out, o0):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def pack_cols(bt, p0, kc, j0, nc, out, o0):  # pragma: no cover - compiled
-    """Slivers of ``bt[j0:j0+nc, p0:p0+kc].T`` (``bt`` (N, K) C-contiguous) into ``out[o0:]``, zero-padded."""
-    ld = bt.shape[1]
+    """Slivers of ``bt[j0:j0+nc, p0:p0+kc].T`` (``bt`` (N, K), unit column stride) into ``out[o0:]``, zero-padded."""
+    ld = bt.strides[0] // 4
     src0 = bt.ctypes.data
     dst0 = out.ctypes.data
     k16 = kc - kc % 16
@@ -405,3 +405,12 @@ def sgemm_packed(a, packed, n, c, accumulate, tmp):  # pragma: no cover - compil
         kc = min(KC, k - p0)
         o0 = p0 * ((n + NR - 1) // NR) * NR
         _panel(a, 0, m, p0, kc, packed, o0, 0, n, c, 1 if accumulate or p0 > 0 else 0, tmp, apack)
+
+
+@njit(cache=True, nogil=True)
+def sgemm_stack(a, b, transposed, c, accumulate):  # pragma: no cover - compiled
+    """``c[i] (+)= a[i] @ B[i]`` for every ``i``: one call for a stack of products (as ``sgemm``)."""
+    m = a.shape[1]
+    n = c.shape[2]
+    for i in range(a.shape[0]):
+        sgemm(a[i], b[i], transposed, c[i], 0, m, 0, n, accumulate)

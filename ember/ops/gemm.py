@@ -102,6 +102,35 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, accumula
     return out
 
 
+def stack(a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool = False) -> np.ndarray:
+    """``out[i] (+)= a[i] @ b[i]`` for 3-d stacks, on the calling thread (for parts of ``run_parts``).
+
+    One kernel call for the whole stack where the kernel takes ``a[0] @ b[0]`` (Numba's dispatch
+    costs a few microseconds a call, as much as a small product); else ``np.matmul``.
+    """
+    inner = b[0]
+    if (
+        not fits(a[0], inner)
+        or out.dtype != np.float32
+        or out.strides[2] != 4
+        or out.strides[1] <= 0
+        or out.strides[1] % 4
+        or not (inner.strides[1] == 4 or inner.strides[0] == 4)
+    ):
+        if accumulate:
+            out += np.matmul(a, b)
+        else:
+            np.matmul(a, b, out=out)
+        return out
+    from ember.kernels.gemm import sgemm_stack
+
+    if inner.strides[1] == 4:
+        sgemm_stack(a, b, False, out, accumulate)
+    else:
+        sgemm_stack(a, b.transpose(0, 2, 1), True, out, accumulate)
+    return out
+
+
 def _cuts(size: int, parts: int, step: int) -> list:
     """``parts`` ranges covering ``range(size)``, each boundary a multiple of ``step``."""
     blocks = -(-size // step)

@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from .. import _threads
+from . import gemm as _gemm
 
 # Winograd F(2, 3) filter transform (the data transforms B^T and A^T are written out in the kernels)
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -148,7 +149,7 @@ def forward(x: np.ndarray, w: np.ndarray, b, geo, scratch) -> np.ndarray:
             kernels.input_transform(
                 image, v.reshape(-1), v.shape[1], s, k, n, c, h, wd, geo.pad[1], geo.pad[2], th, tw, channel_major
             )
-            np.matmul(u, _view(v, k * t, c).transpose(0, 2, 1), out=_view(m, o, k * t))
+            _gemm.stack(u, _view(v, k * t, c).transpose(0, 2, 1), _view(m, o, k * t))
             kernels.output_transform(
                 m.reshape(-1), m.shape[1], y.reshape(-1), bias, b is not None, o, s, k, n, oh, ow, th, tw
             )
@@ -186,7 +187,6 @@ def backward(
 
     def run(lo, hi, dm, v, dv):
         du = np.zeros((16, o, c), x.dtype) if need_w else None
-        part = np.empty_like(du) if need_w else None
         sums = np.zeros(o if need_b else 1)  # the bias gradient, summed as the output gradient is read
         for s in range(lo, hi, per):
             k = min(per, hi - s)
@@ -198,10 +198,9 @@ def backward(
                 kernels.input_transform(
                     image, v.reshape(-1), v.shape[1], s, k, n, c, h, wd, geo.pad[1], geo.pad[2], th, tw, channel_major
                 )
-                np.matmul(dmk, _view(v, k * t, c), out=part)
-                du += part
+                _gemm.stack(dmk, _view(v, k * t, c), du, accumulate=True)
             if need_x:
-                np.matmul(dmk.transpose(0, 2, 1), u, out=_view(dv, k * t, c))
+                _gemm.stack(dmk.transpose(0, 2, 1), u, _view(dv, k * t, c))
                 kernels.input_adjoint(
                     dv.reshape(-1), dv.shape[1], dx.reshape(-1), s, k, n, c, h, wd, geo.pad[1], geo.pad[2], th, tw
                 )

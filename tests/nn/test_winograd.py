@@ -198,3 +198,33 @@ def test_non_contiguous_input_matches_torch(layout, calls):
     fn, torch_fn = _fns(True, {"padding": 1})
     check_op(_shapes((3, 16, 6, 5), 16, True), fn, torch_fn, layout=layout, **TOL)
     assert calls == ["forward", "backward"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_matches_torch_with_embers_product(case, calls, monkeypatch):
+    """The 16 products of each chunk in one call of ember's float32 kernel (forced on any host)."""
+    from ember.kernels import gemm as kernel
+    from ember.ops import gemm
+
+    monkeypatch.setitem(gemm._state, "host", True)
+    monkeypatch.setattr(gemm, "MIN_WORK", 0)
+    stacks = []
+    real = kernel.sgemm_stack
+    monkeypatch.setattr(kernel, "sgemm_stack", lambda *a: (stacks.append(a[2]), real(*a))[1])
+    x_shape, o, bias, kwargs = case
+    fn, torch_fn = _fns(bias, kwargs)
+    check_op(_shapes(x_shape, o, bias), fn, torch_fn, **TOL)
+    assert calls == ["forward", "backward"]
+    # forward (B transposed), weight gradient (B row-major), input gradient (B row-major)
+    assert stacks.count(True) >= 1 and stacks.count(False) >= 2
+
+
+def test_embers_product_accumulates_the_weight_gradient_over_chunks(calls, monkeypatch):
+    from ember.ops import gemm
+
+    monkeypatch.setitem(gemm._state, "host", True)
+    monkeypatch.setattr(gemm, "MIN_WORK", 0)
+    monkeypatch.setattr(winograd, "_CHUNK_BYTES", 1)  # one image per chunk
+    fn, torch_fn = _fns(True, {"padding": 1})
+    check_op(_shapes((5, 16, 6, 5), 16, True), fn, torch_fn, **TOL)
+    assert calls == ["forward", "backward"]
