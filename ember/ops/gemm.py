@@ -5,8 +5,9 @@ for 2-d arrays. The kernel (``ember.kernels.gemm``) takes it when
 
 - both are float32, the host CPU has AVX-512 (``avx512f``), and
   ``EMBER_GEMM`` is not ``blas``;
-- the product has at least ``MIN_WORK`` multiply-adds and ``a`` at least 4
-  rows. That is where OpenBLAS would start its own threads (2^18); below it
+- the product has at least ``MIN_WORK`` multiply-adds, ``a`` at least 4 rows
+  and K at least 16 (a first convolution's 32x9 weight times its columns ran
+  25% slower in the kernel, which stores its block of C every K steps). That is where OpenBLAS would start its own threads (2^18); below it
   BLAS runs one thread and its call costs less than Numba's dispatch and the
   packing. Taking every product OpenBLAS would thread also keeps its threads
   from starting and then spinning beside ember's workers;
@@ -53,6 +54,7 @@ def fits(a: np.ndarray, b: np.ndarray) -> bool:
         and a.ndim == 2
         and b.ndim == 2
         and a.shape[0] >= 4
+        and a.shape[1] >= 16
         and a.shape[0] * a.shape[1] * b.shape[1] >= MIN_WORK
         and a.strides[0] > 0
         and a.strides[1] > 0
