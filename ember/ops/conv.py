@@ -36,10 +36,12 @@ import weakref
 
 import numpy as np
 
+from .. import _threads
 from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
+from . import gemm as _gemm
 from . import winograd
 from ._util import cached, is_channel_major
 
@@ -207,6 +209,8 @@ def _conv_forward(x: np.ndarray, w: np.ndarray, b, geo: _Geometry, bias_row: boo
     the bias gradient too); without it the bias is added to the output.
     """
     n = x.shape[0]
+    if _direct_fits(x, w, geo):
+        return _direct(x, w, b, geo), None
     bias_row = bias_row and b is not None and geo.groups == 1
     per = _chunk(geo, n, x.shape[1] * geo.taps + bias_row, x.dtype.itemsize)
     if per < n:
@@ -217,6 +221,46 @@ def _conv_forward(x: np.ndarray, w: np.ndarray, b, geo: _Geometry, bias_row: boo
         y += b.reshape((1, -1) + (1,) * geo.nd)
     return y, cols
 
+
+def _direct_fits(x: np.ndarray, w: np.ndarray, geo: _Geometry) -> bool:
+    """Whether ``ember.kernels.direct`` takes the convolution: a float32 2-d 3x3, stride-1,
+    dilation-1 convolution of one input channel, output rows of 16 or more, on a host where
+    ember's vector kernels run (see ``ember.ops.gemm``)."""
+    return (
+        geo.nd == 2
+        and geo.groups == 1
+        and x.shape[1] == 1
+        and x.dtype == np.float32
+        and w.dtype == np.float32
+        and geo.kernel[1:] == (3, 3)
+        and geo.stride[1:] == (1, 1)
+        and geo.dilation[1:] == (1, 1)
+        and geo.cols[2] >= 16
+        and _gemm._kernel_host()
+    )
+
+
+def _direct(x: np.ndarray, w: np.ndarray, b, geo: _Geometry) -> np.ndarray:
+    """The convolution by ``ember.kernels.direct``: ``(N, O, Ho, Wo)``, a view of ``(O, N, Ho, Wo)`` memory."""
+    from ..kernels.direct import conv3x3_one_channel
+
+    n, _, h, wd = x.shape
+    o = w.shape[0]
+    ph, pw = geo.pad[1], geo.pad[2]
+    xpad = np.zeros((n, h + 2 * ph, wd + 2 * pw), np.float32)
+    xpad[:, ph : ph + h, pw : pw + wd] = x[:, 0]
+    weights = np.ascontiguousarray(w.reshape(o, 9))
+    bias = np.zeros(o, np.float32) if b is None else np.ascontiguousarray(b, np.float32)
+    ho, wo = geo.cols[1], geo.cols[2]
+    y = np.empty((o, n, ho, wo), np.float32)
+    count = min(n, _threads.workers()) if o * n * ho * wo >= _DIRECT_THREAD_OUTPUTS else 1
+    parts = [(n * i // count, n * (i + 1) // count) for i in range(count)]
+    _threads.run_parts(lambda n0, n1: conv3x3_one_channel(xpad, weights, bias, y, n0, n1), parts)
+    return y.swapaxes(0, 1)
+
+
+# outputs from which the direct convolution splits its images over worker threads (about 0.2 ms of work)
+_DIRECT_THREAD_OUTPUTS = 1 << 19
 
 # Columns of a big convolution are built this many bytes at a time (a few images), so that the
 # product reads them from cache rather than memory: 64x32x14x14 -> 64 channels (14.5 MB of
