@@ -37,18 +37,22 @@ def _fmt(c) -> str:
 
 
 def quiesce() -> None:
-    """Stop NumPy's OpenBLAS worker threads before a library's round.
+    """Let the other library's threads go idle before a library's round.
 
-    After a multi-threaded product they spin for a long while (see ``ember._threads``), and
-    spinning beside the next round took a core from whichever library ran next: PyTorch's mlp
-    step ran at about half speed right after ember's BLAS products. OpenBLAS restarts them on
-    its next multi-threaded call (about 0.1 ms).
+    Both leave threads spinning after parallel work, and spinning beside the next round took a
+    core from whichever library ran next. NumPy's OpenBLAS threads spin for a long while after a
+    multi-threaded product (see ``ember._threads``): PyTorch's mlp step ran at about half speed
+    right after ember's BLAS products. They are stopped here (OpenBLAS restarts them on its next
+    multi-threaded call, about 0.1 ms). PyTorch's OpenMP threads spin for a few milliseconds
+    after its ops: ember's first-layer convolution took 0.40 ms right after PyTorch's round, 0.29
+    alone and 0.32 after a 10 ms pause, so every round starts after 10 ms.
     """
     from ember import _threads
 
     blas = _threads._openblas()
     if blas is not None and blas[2] is not None and _threads._alone():
         blas[2]()
+    time.sleep(0.01)
 
 
 def compare(make, number: int, repeat: int, warmup: int = 3, libs=("ember", "torch")) -> dict:

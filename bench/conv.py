@@ -2,7 +2,7 @@
 
 Run: ``python bench/conv.py [--quick] [--unpinned]`` (or ``python -m bench.conv``). Prints
 milliseconds per call (medians of repeated timings, both libraries in this
-process, PyTorch on 2 threads) and speed = torch time / ember time (above 1:
+process in alternating rounds, PyTorch on 2 threads) and speed = torch time / ember time (above 1:
 ember is faster). "forward" is a training forward (parameters require grad);
 "fwd+bwd" adds ``backward`` with a fixed output gradient. A row whose ember op
 does not exist yet prints n/a.
@@ -23,9 +23,9 @@ import sys
 import numpy as np
 
 try:
-    from ._timing import median_time, print_table
+    from ._timing import compare, print_table
 except ImportError:  # run as a script: bench/ is on sys.path
-    from _timing import median_time, print_table
+    from _timing import compare, print_table
 
 
 def _cases(lib: str, rng: np.random.Generator) -> dict:
@@ -111,8 +111,10 @@ def run(quick: bool = False) -> list[dict]:
             if ember_pair is None:
                 results.append({"row": row, "ember_ms": None, "torch_ms": None, "speed": None})
                 continue
-            ember_ms = median_time(ember_pair[i], number, repeat, warmup=3) * 1e3
-            torch_ms = median_time(torch_pair[i], number, repeat, warmup=3) * 1e3
+            # alternating rounds (ember's, then PyTorch's, ``repeat`` times): drifting load hits both
+            fns = {"ember": ember_pair[i], "torch": torch_pair[i]}
+            timed = compare(lambda lib, fns=fns: (fns[lib], 1), number, repeat, warmup=3)
+            ember_ms, torch_ms = timed["ember"][0] * 1e3, timed["torch"][0] * 1e3
             results.append({"row": row, "ember_ms": ember_ms, "torch_ms": torch_ms, "speed": torch_ms / ember_ms})
     return results
 
