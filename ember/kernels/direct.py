@@ -17,10 +17,9 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
-from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .gemm import _copy
+from .gemm import _copy, _fma, _loop_blocks, _splat, _vec_types
 
 
 @intrinsic
@@ -30,17 +29,10 @@ def _block(typingctx, x, ldx, w, b, outputs, y, ldy):
 
     def codegen(context, builder, signature, args):
         x, ldx, w, b, outputs, y, ldy = args
-        f32 = ir.FloatType()
-        vt = ir.VectorType(f32, 16)
-        i64, i32 = ir.IntType(64), ir.IntType(32)
+        f32, vt, i64, _ = _vec_types()
         fp, vp = f32.as_pointer(), vt.as_pointer()
         x, w, b, y = (builder.inttoptr(v, fp) for v in (x, w, b, y))
-        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vt, [vt, vt, vt]), "llvm.fma.v16f32")
-        undef = ir.Constant(vt, ir.Undefined)
-        zeros = ir.Constant(ir.VectorType(i32, 16), [0] * 16)
-
-        def splat(value):
-            return builder.shuffle_vector(builder.insert_element(undef, value, ir.Constant(i32, 0)), undef, zeros)
+        fma = _fma(builder)
 
         taps = []
         for r in range(3):
@@ -54,23 +46,18 @@ def _block(typingctx, x, ldx, w, b, outputs, y, ldy):
             """A loop over output channels ``width`` at a time from ``start`` while they fit: the chains
             of nine dependent multiply-adds of ``width`` channels interleave (one channel at a time
             waited on each multiply-add's latency). Returns the first channel it did not do."""
-            entry = builder.block
-            loop = builder.append_basic_block("direct_loop")
-            body = builder.append_basic_block("direct_body")
-            done = builder.append_basic_block("direct_done")
-            builder.branch(loop)
-            builder.position_at_end(loop)
+            entry, loop, body, done = _loop_blocks(builder, "direct")
             o = builder.phi(i64)
             o.add_incoming(start, entry)
             builder.cbranch(builder.icmp_signed("<=", builder.add(o, ir.Constant(i64, width)), bound), body, done)
             builder.position_at_end(body)
             outs = [builder.add(o, ir.Constant(i64, u)) for u in range(width)]
-            accs = [splat(builder.load(builder.gep(b, [ou]))) for ou in outs]
+            accs = [_splat(builder, builder.load(builder.gep(b, [ou]))) for ou in outs]
             bases = [builder.mul(ou, ir.Constant(i64, 9)) for ou in outs]
             for t in range(9):
                 for u in range(width):
                     weight = builder.load(builder.gep(w, [builder.add(bases[u], ir.Constant(i64, t))]))
-                    accs[u] = builder.call(fma, [splat(weight), taps[t], accs[u]])
+                    accs[u] = builder.call(fma, [_splat(builder, weight), taps[t], accs[u]])
             for u in range(width):
                 builder.store(accs[u], builder.bitcast(builder.gep(y, [builder.mul(outs[u], ldy)]), vp)).align = 4
             o.add_incoming(builder.add(o, ir.Constant(i64, width)), builder.block)

@@ -54,6 +54,23 @@ def _splat(builder, s):
     return builder.shuffle_vector(first, undef, ir.Constant(ir.VectorType(i32, 16), [0] * 16))
 
 
+def _fma(builder):
+    """LLVM's fused multiply-add on 16 float32 lanes, declared in the builder's module."""
+    vt = _vec_types()[1]
+    return cgutils.get_or_insert_function(builder.module, ir.FunctionType(vt, [vt, vt, vt]), "llvm.fma.v16f32")
+
+
+def _loop_blocks(builder, name: str) -> tuple:
+    """``(entry, loop, body, done)`` blocks of a loop, the builder branched into ``loop`` and at it."""
+    entry = builder.block
+    loop = builder.append_basic_block(f"{name}_loop")
+    body = builder.append_basic_block(f"{name}_body")
+    done = builder.append_basic_block(f"{name}_done")
+    builder.branch(loop)
+    builder.position_at_end(loop)
+    return entry, loop, body, done
+
+
 def _make_kernel(mr: int):
     """The micro-kernel for ``mr`` rows: ``C[mr, 32] (+)= A[mr, k] @ Bsliver[k, 32]``."""
 
@@ -68,17 +85,11 @@ def _make_kernel(mr: int):
             f32, vt, i64, _ = _vec_types()
             fp, vp = f32.as_pointer(), vt.as_pointer()
             a, b, c = (builder.inttoptr(x, fp) for x in (a, b, c))
-            fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vt, [vt, vt, vt]), "llvm.fma.v16f32")
+            fma = _fma(builder)
             zero = ir.Constant(vt, [0.0] * 16)
             const = lambda v: ir.Constant(i64, v)  # noqa: E731
             rows = [builder.gep(a, [builder.mul(const(i), rs_a)]) for i in range(mr)]
-            entry = builder.block
-            loop = builder.append_basic_block("gemm_loop")
-            body = builder.append_basic_block("gemm_body")
-            done = builder.append_basic_block("gemm_done")
-            builder.branch(loop)
-
-            builder.position_at_end(loop)
+            entry, loop, body, done = _loop_blocks(builder, "gemm")
             p = builder.phi(i64)
             a_off = builder.phi(i64)
             b_off = builder.phi(i64)
