@@ -956,6 +956,12 @@ def _relu_kernels(x: np.ndarray):
     return _RELU_KERNELS
 
 
+def _same_layout(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``a`` and ``b`` (one shape) lay out their elements alike; a size-1 dimension's stride
+    does not count (NumPy gives it any value: a batch-1 conv output's differs from empty_like's)."""
+    return all(sa == sb or n == 1 for sa, sb, n in zip(a.strides, b.strides, a.shape))
+
+
 def _relu_array(x: np.ndarray) -> np.ndarray:
     if x.dtype.kind == "b":
         raise DTypeError("relu: bool tensors are not supported")
@@ -963,7 +969,7 @@ def _relu_array(x: np.ndarray) -> np.ndarray:
     if kernels is None:
         return np.maximum(x, 0)
     out = np.empty_like(x)  # x's layout if x is dense, else a dense one
-    if out.strides != x.strides:
+    if not _same_layout(out, x):
         np.maximum(x, 0, out=out)
     else:
         kernels.relu_forward(x.ravel(order="K"), out.ravel(order="K"))
@@ -987,7 +993,7 @@ class Relu(Function):
         if kernels is None:
             return new_tensor(np.where(y <= 0, np.zeros((), gd.dtype), gd), False, None, 0)
         out = np.empty_like(y)  # y is dense: a ufunc's or the kernel's output
-        if gd.strides != y.strides:  # the gradient in another layout: one copy into y's
+        if not _same_layout(gd, y):  # the gradient in another layout: one copy into y's
             np.copyto(out, gd)
             gd = out
         kernels.relu_backward(gd.ravel(order="K"), y.ravel(order="K"), out.ravel(order="K"))

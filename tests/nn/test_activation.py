@@ -437,3 +437,27 @@ def test_relu_without_grad_matches_torch(shape):
     np.testing.assert_array_equal(got.data, TF.relu(torch.tensor(a)).numpy())
     with em.no_grad(), pytest.raises(DTypeError, match="relu: bool"):
         F.relu(em.tensor([True, False]))
+
+
+def test_big_relu_of_a_batch_one_channel_major_array_takes_the_kernel(monkeypatch):
+    # (1, C, H, W) over (C, 1, H, W) memory (a batch-1 conv output): the size-1 dimension's stride
+    # differs from empty_like's, yet the layouts match, so the one-pass kernels run both ways
+    from ember.kernels import activation
+
+    calls = []
+    for name in ("relu_forward", "relu_backward"):
+        real = getattr(activation, name)
+        monkeypatch.setattr(activation, name, lambda *a, real=real, name=name: (calls.append(name), real(*a))[1])
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((32, 1, 12, 12)).astype(np.float32).swapaxes(0, 1)
+    a[0, 0, 0, :3] = [np.nan, -0.0, np.inf]
+    g = np.ascontiguousarray(rng.standard_normal((32, 1, 12, 12)).astype(np.float32)).swapaxes(0, 1)
+    x = em.from_numpy(a).requires_grad_()  # shares a's memory: em.tensor would copy it to C order
+    assert x.data.strides[0] != np.empty_like(a).strides[0]
+    y = F.relu(x)
+    y.backward(em.from_numpy(g))
+    xt = torch.tensor(a, requires_grad=True)
+    TF.relu(xt).backward(torch.tensor(g))
+    np.testing.assert_array_equal(y.data, TF.relu(torch.tensor(a)).numpy())
+    np.testing.assert_array_equal(x.grad.data, xt.grad.numpy())
+    assert calls == ["relu_forward", "relu_backward"]
