@@ -5,17 +5,21 @@ its AVX2 kernels (``OPENBLAS_CORETYPE=Haswell``, see DESIGN). Numba compiles
 for the host, so on an AVX-512 CPU this product runs 512-bit fused
 multiply-adds: about 200 GFLOP/s on one Zen 5 core against OpenBLAS's 100.
 
-The layout is GotoBLAS's, without packing ``A``:
+The layout is GotoBLAS's:
 
 - ``B`` is packed, ``KC`` rows at a time, into slivers of ``NR`` = 32 columns
   (``[sliver][p][32]``, zero-padded on the right), from either a row-major
   ``B`` (a copy) or a row-major ``B^T`` (16x16 in-register transposes).
+- ``A`` is read in place when its rows are contiguous. Rows a multiple of
+  4 KiB apart (which put the ``MR`` rows in one L1 set) are first copied to a
+  stride that does not alias; any other ``A`` (a transposed view) is packed
+  into ``MR``-row strips, ``[p][MR]``.
 - The micro-kernel keeps an ``MR x 32`` block of ``C`` (``MR`` = 8: sixteen
   512-bit accumulators) in registers for the whole ``KC`` loop. Each step
-  broadcasts ``MR`` scalars of ``A``, read straight from ``A`` through its two
-  strides (so ``A`` may be a transposed view), and loads the sliver's two
-  vectors. It is written in LLVM IR (``@intrinsic``) because Numba's own loops
-  do not keep a register block of that size.
+  broadcasts ``MR`` scalars of ``A`` (through two strides, so all three ways of
+  reading ``A`` share it) and loads the sliver's two vectors. It is written in
+  LLVM IR (``@intrinsic``) because Numba's own loops do not keep a register
+  block of that size.
 - A sliver (``KC x 32``, 32 KiB) stays in L1 while the ``MC`` rows of ``A``
   pass over it; those rows (``MC x KC``, 96 KiB) stay in L2.
 
@@ -357,13 +361,24 @@ def _panel(a, i0, i1, p0, kc, packed, o0, j0, nc, c, accumulate, tmp, apack):  #
                                 c[i + r, j + q] = tmp[r * NR + q]
 
 
-@njit(cache=True, nogil=True)
-def sgemm(a, b, transposed, c, i0, i1, j0, j1, accumulate):  # pragma: no cover - compiled
-    """``c[i0:i1, j0:j1] (+)= a[i0:i1] @ B[:, j0:j1]``, float32.
+@njit(nogil=True, inline="always")
+def _buffers(a, width):  # pragma: no cover - compiled
+    """Scratch for products with ``a`` on the left and ``width`` columns at a time: the packed ``B``
+    panel, the edge tile, and the ``A`` block (empty when ``A`` is read in place)."""
+    k = a.shape[1]
+    packed = np.empty(((width + NR - 1) // NR) * NR * min(KC, k), np.float32)
+    return packed, np.empty(MR * NR, np.float32), _apack(a)
 
-    ``a`` (M, K) with any strides; ``B`` is ``b`` (K, N) C-contiguous, or ``b.T`` for a C-contiguous
-    ``b`` (N, K) when ``transposed``; ``c`` (M, N) has unit column stride. ``accumulate`` adds into ``c``.
-    """
+
+@njit(nogil=True, inline="always")
+def _apack(a):  # pragma: no cover - compiled
+    """Room for one ``MC x KC`` block of ``a`` as ``_panel`` copies or packs it; empty when read in place."""
+    return np.empty(0 if _a_mode(a) == 0 else MC * (min(KC, a.shape[1]) + 16), np.float32)
+
+
+@njit(nogil=True, inline="always")
+def _sgemm(a, b, transposed, c, i0, i1, j0, j1, accumulate, packed, tmp, apack):  # pragma: no cover - compiled
+    """``sgemm`` with its scratch given (see ``_buffers``)."""
     k = a.shape[1]
     if k == 0:
         if not accumulate:
@@ -371,10 +386,6 @@ def sgemm(a, b, transposed, c, i0, i1, j0, j1, accumulate):  # pragma: no cover 
                 for j in range(j0, j1):
                     c[i, j] = 0.0
         return
-    width = min(NC, j1 - j0)
-    packed = np.empty(((width + NR - 1) // NR) * NR * min(KC, k), np.float32)
-    tmp = np.empty(MR * NR, np.float32)
-    apack = np.empty(MC * (min(KC, k) + 16), np.float32)
     for jc in range(j0, j1, NC):
         nc = min(NC, j1 - jc)
         for p0 in range(0, k, KC):
@@ -384,6 +395,17 @@ def sgemm(a, b, transposed, c, i0, i1, j0, j1, accumulate):  # pragma: no cover 
             else:
                 pack_rows(b, p0, kc, jc, nc, packed, 0)
             _panel(a, i0, i1, p0, kc, packed, 0, jc, nc, c, 1 if accumulate or p0 > 0 else 0, tmp, apack)
+
+
+@njit(cache=True, nogil=True)
+def sgemm(a, b, transposed, c, i0, i1, j0, j1, accumulate):  # pragma: no cover - compiled
+    """``c[i0:i1, j0:j1] (+)= a[i0:i1] @ B[:, j0:j1]``, float32.
+
+    ``a`` (M, K) with any strides; ``B`` is ``b`` (K, N) C-contiguous, or ``b.T`` for a C-contiguous
+    ``b`` (N, K) when ``transposed``; ``c`` (M, N) has unit column stride. ``accumulate`` adds into ``c``.
+    """
+    packed, tmp, apack = _buffers(a, min(NC, j1 - j0))
+    _sgemm(a, b, transposed, c, i0, i1, j0, j1, accumulate, packed, tmp, apack)
 
 
 def packed_size(k: int, n: int) -> int:
@@ -411,7 +433,7 @@ def pack(b, transposed, out):  # pragma: no cover - compiled
 def sgemm_packed(a, packed, n, c, accumulate, tmp):  # pragma: no cover - compiled
     """``c (+)= a @ B`` with ``B`` (K, n) already packed by :func:`pack`; ``tmp`` holds MR*NR floats."""
     m, k = a.shape
-    apack = np.empty(MC * (min(KC, k) + 16), np.float32)
+    apack = _apack(a)
     for p0 in range(0, k, KC):
         kc = min(KC, k - p0)
         o0 = p0 * ((n + NR - 1) // NR) * NR
@@ -423,5 +445,6 @@ def sgemm_stack(a, b, transposed, c, accumulate):  # pragma: no cover - compiled
     """``c[i] (+)= a[i] @ B[i]`` for every ``i``: one call for a stack of products (as ``sgemm``)."""
     m = a.shape[1]
     n = c.shape[2]
+    packed, tmp, apack = _buffers(a[0], min(NC, n))  # one set for the whole stack
     for i in range(a.shape[0]):
-        sgemm(a[i], b[i], transposed, c[i], 0, m, 0, n, accumulate)
+        _sgemm(a[i], b[i], transposed, c[i], 0, m, 0, n, accumulate, packed, tmp, apack)
