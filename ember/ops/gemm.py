@@ -5,12 +5,14 @@ for 2-d arrays. The kernel (``ember.kernels.gemm``) takes it when
 
 - both are float32, the host CPU has AVX-512 (``avx512f``), and
   ``EMBER_GEMM`` is not ``blas``;
-- the product has at least ``MIN_WORK`` multiply-adds, ``a`` at least 4 rows
-  and K at least 16 (a first convolution's 32x9 weight times its columns ran
-  25% slower in the kernel, which stores its block of C every K steps). That is where OpenBLAS would start its own threads (2^18); below it
-  BLAS runs one thread and its call costs less than Numba's dispatch and the
-  packing. Taking every product OpenBLAS would thread also keeps its threads
-  from starting and then spinning beside ember's workers;
+- the product has at least ``MIN_WORK`` (2^18) multiply-adds: where OpenBLAS
+  would start its own threads. Below it BLAS runs one thread and its call costs
+  less than Numba's dispatch and the packing; taking every product OpenBLAS
+  would thread also keeps its threads from starting and then spinning beside
+  ember's workers;
+- ``a`` has at least 4 rows and K is at least 16 (a first convolution's 32x9
+  weight times its columns ran 25% slower in the kernel, which stores its
+  block of C every K steps);
 - ``b`` or ``b.T`` is C-contiguous (else it is copied), ``a`` has positive
   strides (multiples of 4 bytes), and ``out`` has unit column stride and
   does not overlap them.
@@ -27,6 +29,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
+
+from .. import _threads
 
 MIN_WORK = 1 << 18
 MIN_STEP_WORK = 1 << 15
@@ -46,6 +50,27 @@ def _kernel_host() -> bool:
     return _state["host"]
 
 
+def _kernels():
+    """``ember.kernels.gemm``, imported on first use (it imports Numba)."""
+    module = _state.get("kernels")
+    if module is None:
+        from ..kernels import gemm as module
+
+        _state["kernels"] = module
+    return module
+
+
+def _readable(a: np.ndarray) -> bool:
+    """Whether the kernel can read ``a`` through its strides: positive whole float32 steps."""
+    s0, s1 = a.strides
+    return s0 > 0 and s1 > 0 and s0 % 4 == 0 and s1 % 4 == 0
+
+
+def _writable(out: np.ndarray) -> bool:
+    """Whether the kernel can write ``out`` (2-d): float32 rows of unit stride, whole float32 steps apart."""
+    return out.dtype == np.float32 and out.strides[1] == 4 and out.strides[0] > 0 and out.strides[0] % 4 == 0
+
+
 def fits(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether ``a @ b`` (2-d) goes to the kernel."""
     return (
@@ -56,20 +81,14 @@ def fits(a: np.ndarray, b: np.ndarray) -> bool:
         and a.shape[0] >= 4
         and a.shape[1] >= 16
         and a.shape[0] * a.shape[1] * b.shape[1] >= MIN_WORK
-        and a.strides[0] > 0
-        and a.strides[1] > 0
-        and a.strides[0] % 4 == 0
-        and a.strides[1] % 4 == 0
+        and _readable(a)
         and _kernel_host()
     )
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, accumulate: bool = False) -> np.ndarray:
     """``a @ b`` for 2-d arrays, into ``out`` if given (``out += a @ b`` with ``accumulate``)."""
-    if not fits(a, b) or (
-        out is not None
-        and (out.dtype != np.float32 or out.strides[1] != 4 or out.strides[0] <= 0 or out.strides[0] % 4)
-    ):
+    if not fits(a, b) or (out is not None and not _writable(out)):
         if accumulate:
             out += np.matmul(a, b)
             return out
@@ -84,22 +103,16 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, accumula
         source, transposed = b.T, True
     else:
         source, transposed = np.ascontiguousarray(b), False
-    from ember.kernels.gemm import MR, NR, sgemm
-
-    parts = 1
-    if m * n * k >= THREAD_WORK:
-        from ember import _threads
-
-        parts = _threads.workers()
+    kernels = _kernels()
+    sgemm = kernels.sgemm
+    parts = _threads.workers() if m * n * k >= THREAD_WORK else 1
     if parts < 2:
         sgemm(a, source, transposed, out, 0, m, 0, n, accumulate)
         return out
     if m >= n:
-        cuts = _cuts(m, parts, MR)
-        ranges = [(i0, i1, 0, n) for i0, i1 in cuts]
+        ranges = [(i0, i1, 0, n) for i0, i1 in _cuts(m, parts, kernels.MR)]
     else:
-        cuts = _cuts(n, parts, NR)
-        ranges = [(0, m, j0, j1) for j0, j1 in cuts]
+        ranges = [(0, m, j0, j1) for j0, j1 in _cuts(n, parts, kernels.NR)]
     _threads.run_parts(lambda i0, i1, j0, j1: sgemm(a, source, transposed, out, i0, i1, j0, j1, accumulate), ranges)
     return out
 
@@ -111,25 +124,16 @@ def stack(a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool = Fals
     costs a few microseconds a call, as much as a small product); else ``np.matmul``.
     """
     inner = b[0]
-    if (
-        not fits(a[0], inner)
-        or out.dtype != np.float32
-        or out.strides[2] != 4
-        or out.strides[1] <= 0
-        or out.strides[1] % 4
-        or not (inner.strides[1] == 4 or inner.strides[0] == 4)
-    ):
+    if not fits(a[0], inner) or not _writable(out[0]) or not (inner.strides[1] == 4 or inner.strides[0] == 4):
         if accumulate:
             out += np.matmul(a, b)
         else:
             np.matmul(a, b, out=out)
         return out
-    from ember.kernels.gemm import sgemm_stack
-
     if inner.strides[1] == 4:
-        sgemm_stack(a, b, False, out, accumulate)
+        _kernels().sgemm_stack(a, b, False, out, accumulate)
     else:
-        sgemm_stack(a, b.transpose(0, 2, 1), True, out, accumulate)
+        _kernels().sgemm_stack(a, b.transpose(0, 2, 1), True, out, accumulate)
     return out
 
 
@@ -148,25 +152,23 @@ class Right:
     host, at least ``MIN_STEP_WORK`` multiply-adds); otherwise every product is ``np.dot``.
     """
 
-    __slots__ = ("b", "packed", "tmp", "_sgemm")
+    __slots__ = ("b", "packed", "tmp")
 
     def __init__(self, b: np.ndarray, rows: int):
         self.b = b
         self.packed = None
         k, n = b.shape
         if b.dtype == np.float32 and rows * k * n >= MIN_STEP_WORK and k > 0 and _kernel_host():
-            from ember.kernels.gemm import MR, NR, pack, packed_size, sgemm_packed
-
+            kernels = _kernels()
             transposed = not b.flags.c_contiguous and b.T.flags.c_contiguous
             source = b.T if transposed else np.ascontiguousarray(b)
-            self.packed = np.empty(packed_size(k, n), np.float32)
-            pack(source, transposed, self.packed)
-            self.tmp = np.empty(MR * NR, np.float32)
-            self._sgemm = sgemm_packed
+            self.packed = np.empty(kernels.packed_size(k, n), np.float32)
+            kernels.pack(source, transposed, self.packed)
+            self.tmp = np.empty(kernels.MR * kernels.NR, np.float32)
 
     def product(self, a: np.ndarray, out: np.ndarray) -> np.ndarray:
         """``out[...] = a @ b``; ``out`` C-contiguous, not overlapping ``a``."""
-        if self.packed is None or a.dtype != np.float32 or a.strides[0] <= 0 or a.strides[1] <= 0:
+        if self.packed is None or a.dtype != np.float32 or not _readable(a):
             return np.dot(a, self.b, out=out)
-        self._sgemm(a, self.packed, self.b.shape[1], out, False, self.tmp)
+        _kernels().sgemm_packed(a, self.packed, self.b.shape[1], out, False, self.tmp)
         return out

@@ -109,9 +109,7 @@ def _np_matmul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """``x @ y``; a stack times a matrix is one 2-d product (NumPy loops over the stack otherwise)."""
     if x.ndim > 2 and y.ndim == 2:
         return _gemm.matmul(x.reshape(_lead(x.shape), x.shape[-1]), y).reshape(x.shape[:-1] + (y.shape[1],))
-    if x.ndim == 2 and y.ndim == 2:
-        return _gemm.matmul(x, y)
-    return np.matmul(x, y)
+    return _gemm.matmul(x, y)  # np.matmul for anything but a 2-d product the kernel takes
 
 
 class MatMul(Function):
@@ -256,7 +254,7 @@ class AddMatMul(Function):
     def forward(ctx, c, a, b, beta, alpha):
         ctx.save_for_backward(a, b)
         ctx.scale = (beta, alpha)
-        out = _gemm.matmul(a.data, b.data) if a.ndim == 2 else np.matmul(a.data, b.data)
+        out = _gemm.matmul(a.data, b.data)
         if alpha != 1:
             out *= alpha
         if beta != 0:
