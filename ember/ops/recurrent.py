@@ -211,16 +211,9 @@ def _run_direction(mode, x_in, steps, reverse, w, h0, c0, h0_given, hidden_size,
     total, B = steps.total, steps.B
     order = steps.order(reverse)
     whh_t = Right(w_hh.T, B)
-    overlap = (
-        defer is None
-        and mode == "LSTM"
-        and not proj
-        and not reverse
-        and steps.T >= 8
-        and _threads.workers() >= 2
-        and _compiled_loop(whh_t, x_in, w_ih, h0, c0)
-        and (b_ih is None or b_ih.dtype == np.float32)
-    )
+    biases = [v for v in (b_ih, b_hh) if v is not None]
+    compiled = mode == "LSTM" and not proj and _compiled_loop(whh_t, x_in, w_ih, h0, c0, *biases)
+    overlap = compiled and defer is None and not reverse and steps.T >= 8 and _threads.workers() >= 2
     # (total, G*H): the input projection of every step at once, or chunk by chunk beside the loop
     gates = np.empty((total, G * H), dt) if overlap else _mm(x_in, w_ih.T)
     hg = np.empty((B, G * H), dt)
@@ -239,7 +232,7 @@ def _run_direction(mode, x_in, steps, reverse, w, h0, c0, h0_given, hidden_size,
         c = np.empty((total, H), dt)
         m = np.empty((total, H), dt) if proj else out
         whr_t = Right(w_hr.T, B) if proj else None
-        if not proj and _compiled_loop(whh_t, gates, h0, c0, bias):
+        if compiled:
             scratch = (np.empty((B, H), dt), np.empty((B, H), dt))
             args = (gates, out, c, h0, c0, not h0_given, whh_t.packed, bias, hg, whh_t.tmp) + scratch
             if overlap:
@@ -392,10 +385,7 @@ def _backward_direction(
             grads[0] = _mm(dgx.T, x_in)
         if need_w[1]:
             grads[1] = _hidden_weight_grad(dgh, out, rec, steps)
-        if need_b[0]:
-            grads[2] = dgx.sum(0)
-        if need_b[1]:
-            grads[3] = grads[2].copy() if (dgh is dgx and grads[2] is not None) else dgh.sum(0)
+        grads[2], grads[3] = _bias_grads(dgx, dgh, need_b)
         if proj and need_w[4]:
             grads[4] = _mm(dh_out_all.T, rec.m)
         return dgx, grads, dh0, dc0
@@ -417,8 +407,11 @@ def _overlap_right(mode, proj, directions, steps, w, rec, *arrays):
     """
     if mode != "LSTM" or proj or directions != 1 or not steps.equal or steps.T < 8 or _threads.workers() < 2:
         return None
+    arrays = (w[0], rec.gates, rec.c, rec.c0) + arrays
+    if not all(a.dtype == np.float32 for a in arrays):  # before packing W_hh for nothing
+        return None
     right = Right(w[1], steps.B)
-    return right if _compiled_loop(right, w[0], rec.gates, rec.c, rec.c0, *arrays) else None
+    return right if right.packed is not None else None
 
 
 def _lstm_backward_overlapped(x_in, steps, rec, w, w_hh_r, dout, dh_n, dc_n, hidden_size, need_w, need_h0, need_dx):
@@ -450,7 +443,9 @@ def _lstm_backward_overlapped(x_in, steps, rec, w, w_hh_r, dout, dh_n, dc_n, hid
     chunks = [(q0, min(T, q0 + size)) for q0 in range(0, T, size)][::-1]  # processing order
     kinds = [k for k, needed in enumerate((need_dx, need_w[0], need_w[1])) if needed]
     dx = np.empty((total, x_in.shape[1]), dt) if need_dx else None
-    sums = [[None, None], [None, None]]  # per thread (caller, worker): dW_ih, dW_hh
+    shapes = ((4 * H, x_in.shape[1]), (4 * H, H))
+    # per thread (caller, worker): dW_ih, dW_hh
+    sums = [[np.zeros(shape, dt) if need_w[i] else None for i, shape in enumerate(shapes)] for _ in range(2)]
     queue = deque()
     cond = threading.Condition()
     done = [False]
@@ -461,10 +456,7 @@ def _lstm_backward_overlapped(x_in, steps, rec, w, w_hh_r, dout, dh_n, dc_n, hid
         if kind == 0:
             _mm(dg[r0:r1], w_ih, out=dx[r0:r1])
             return
-        shape = (4 * H, x_in.shape[1]) if kind == 1 else (4 * H, H)
         acc = sums[me][kind - 1]
-        if acc is None:
-            acc = sums[me][kind - 1] = np.zeros(shape, dt)
         if kind == 1:
             _mm(dg[r0:r1].T, x_in[r0:r1], out=acc, accumulate=True)
             return
@@ -507,18 +499,21 @@ def _lstm_backward_overlapped(x_in, steps, rec, w, w_hh_r, dout, dh_n, dc_n, hid
     # the loop is the first part: run in turn (one thread), it leaves nothing for the second
     _threads.run_parts(_call, [(loop,), (products,)])
     grads = [None] * 5
-    for kind in (1, 2):
-        if need_w[kind - 1]:
-            a, b = sums[0][kind - 1], sums[1][kind - 1]
-            shape = (4 * H, x_in.shape[1]) if kind == 1 else (4 * H, H)
-            grads[kind - 1] = (
-                np.zeros(shape, dt) if a is None and b is None else a if b is None else b if a is None else a + b
-            )
-    if need_w[2] or need_w[3]:
-        total_grad = dg.sum(0)
-        grads[2] = total_grad if need_w[2] else None
-        grads[3] = (total_grad.copy() if need_w[2] else total_grad) if need_w[3] else None
+    for i in (0, 1):
+        if need_w[i]:
+            grads[i] = np.add(sums[0][i], sums[1][i], out=sums[0][i])
+    grads[2], grads[3] = _bias_grads(dg, dg, need_w[2:4])
     return dg, grads, dh, dc, dx
+
+
+def _bias_grads(dgx, dgh, need_b) -> tuple:
+    """The gradients of ``b_ih`` and ``b_hh`` (None where not needed): the column sums of the gate
+    gradients, summed once when the two are the same array."""
+    g_ih = dgx.sum(0) if need_b[0] else None
+    g_hh = None
+    if need_b[1]:
+        g_hh = g_ih.copy() if (dgh is dgx and g_ih is not None) else dgh.sum(0)
+    return g_ih, g_hh
 
 
 def _hidden_weight_grad(dgh, out, rec, steps):
@@ -677,11 +672,11 @@ class _Recurrent(Function):
                 base = 3 + 5 * k
                 need_w = [needs[base + i] for i in range(5)]
                 w_hh_r = _overlap_right(mode, proj, D, steps, w, rec, do, dhd[k], dcd[k]) if dcd is not None else None
-                if w_hh_r is not None:
+                if w_hh_r is not None:  # one direction: its backward makes dx itself
                     dgx, grads, dhk, dck, dx = _lstm_backward_overlapped(
                         x_in, steps, rec, w, w_hh_r, do, dhd[k], dcd[k], H, need_w, needs[1], need_dx
                     )
-                    finishers.append((dgx, grads, dhk, dck))
+                    finishers.append((None, grads, dhk, dck))
                     continue
                 finishers.append(
                     _backward_direction(
@@ -712,7 +707,7 @@ class _Recurrent(Function):
                     dh0[k] = dhk
                 if dc0 is not None:
                     dc0[k] = dck
-                if need_dx and not (D == 1 and dx is not None):  # the overlapped backward made dx already
+                if need_dx and dgx is not None:  # (None: the overlapped backward made dx already)
                     if dx is None:
                         dx = _mm(dgx, w[0])
                     else:
