@@ -87,7 +87,7 @@ def test_channel_major_and_strided_inputs(direct):
     channel_major = base.transpose(1, 0, 2, 3)  # (3, 1, 10, 40) view of (1, 3, ...) memory
     strided = rng.standard_normal((3, 1, 10, 80)).astype(np.float32)[..., ::2]
     for x in (channel_major, strided):
-        got = F.conv2d(em.tensor(x), em.tensor(w), padding=1).data
+        got = F.conv2d(em.from_numpy(x), em.tensor(w), padding=1).data  # from_numpy keeps the layout
         want = TF.conv2d(torch.tensor(np.ascontiguousarray(x)), torch.tensor(w), padding=1).numpy()
         np.testing.assert_allclose(got, want, atol=5e-5, rtol=1e-4)
     assert len(direct) == 2
