@@ -172,7 +172,7 @@ def _adaptive_size(op: str, input: Tensor, n: int, output_size) -> tuple:
 class _Windows:
     """Per-dim window descriptions padded to 3 dims, in the kernels' argument order."""
 
-    __slots__ = ("n", "in_spatial", "out_spatial", "args", "empty")
+    __slots__ = ("n", "in_spatial", "out_spatial", "args", "empty", "inside", "square")
 
     def __init__(self, in_spatial: tuple, out_spatial: tuple, dims: list) -> None:
         n = len(in_spatial)
@@ -191,6 +191,8 @@ class _Windows:
         dims = [unit] * (3 - n) + list(dims)
         sizes = (1,) * (3 - n) + self.in_spatial
         self.args = tuple(sizes) + tuple(a for dim in dims for a in dim)
+        self.inside = False  # regular windows, all inside the input (``_max_pool_setup`` sets these two)
+        self.square = False  # and 2d, 2x2 with stride 2
 
 
 def _regular_dim(n_in: int, k: int, s: int, p: int, d: int, o: int) -> tuple:
@@ -247,16 +249,19 @@ class _MaxPool(Function):
     def forward(ctx, x, win, return_indices, regular):
         data = x.data
         n = win.n
-        inside = regular is not None and _inside(regular, win.in_spatial)
+        inside, square = win.inside, win.square
         if not return_indices and not ctx.needs_input_grad[0] and regular is not None and not (inside and n <= 2):
             # no kernel for these windows, and no indices needed: maxima of strided views
             return _window_reduce(data, regular, np.maximum).astype(data.dtype, copy=False)
         x2, lead, channel_major = _planes_in_memory_order(data, n)
         out_memory, out = _new_planes(lead, win.out_spatial, x2.dtype, channel_major)
+        if square and x2.dtype == np.float32 and not return_indices and not ctx.needs_input_grad[0]:
+            _kernels().max_pool2d_2x2_values(x2, *win.in_spatial, *win.out_spatial, out_memory.reshape(x2.shape[0], -1))
+            return out
         idx_memory, idx = _new_planes(lead, win.out_spatial, np.int64, channel_major)
         planes = (x2.shape[0], _prod(win.out_spatial))
         out_planes, idx_planes = out_memory.reshape(planes), idx_memory.reshape(planes)
-        if inside and n == 2 and all(r[:2] == (2, 2) for r in regular):
+        if square:
             _kernels().max_pool2d_2x2(x2, *win.in_spatial, *win.out_spatial, out_planes, idx_planes)
         elif inside and n <= 2:
             h = (1,) * (2 - n)
@@ -418,7 +423,10 @@ def _max_pool_setup(op, n, input, kernel_size, stride, padding, dilation, ceil_m
     k, s, p, d, out = _pool_args(op, input, n, kernel_size, stride, padding, dilation, ceil_mode, True)
     spatial = input.data.shape[-n:]
     win = _Windows(spatial, out, [_regular_dim(*a) for a in zip(spatial, k, s, p, d, out)])
-    return win, tuple(zip(k, s, p, d, out))
+    regular = tuple(zip(k, s, p, d, out))
+    win.inside = _inside(regular, spatial)
+    win.square = win.inside and n == 2 and all(r[:2] == (2, 2) for r in regular)
+    return win, regular
 
 
 def _max_pool(op, n, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):

@@ -588,3 +588,37 @@ def test_max_pool_windows_cached_per_signature_stay_right():
     F.max_pool2d(em.zeros(1, 1, 2, 2), 2)  # the same options on a big enough input
     with pytest.raises(ShapeError, match=r"input is too small"):
         F.max_pool2d(em.zeros(1, 1, 1, 1), 2)
+
+
+# Without indices or a gradient, float32 2x2 pooling takes a vector kernel (16 windows a step, masked
+# at each row's end): its values must be PyTorch's bit for bit, NaN and the signs of zeros included.
+@pytest.mark.parametrize(
+    "shape", [(1, 32, 28, 28), (2, 3, 7, 9), (1, 2, 6, 70), (3, 1, 64, 65), (2, 2, 2, 2), (4, 5, 33, 32)]
+)
+@pytest.mark.parametrize("layout", ["contiguous", "conv output", "strided"])
+def test_max_pool2d_2x2_inference_kernel_is_torchs_bit_for_bit(shape, layout, monkeypatch):
+    from ember.ops import pool as pool_ops
+
+    kernels = pool_ops._kernels()
+    calls = []
+    real = kernels.max_pool2d_2x2_values
+    monkeypatch.setattr(kernels, "max_pool2d_2x2_values", lambda *a: calls.append(a[0].shape) or real(*a))
+    rng = np.random.default_rng(sum(shape))
+    x = rng.standard_normal(shape).astype(np.float32)
+    x[..., ::3, 1::4] = 0.0  # zeros of both signs, ties between them in some windows
+    x[..., 1::3, ::5] = -0.0
+    flat = x.reshape(-1)
+    flat[rng.integers(0, flat.size, 5)] = np.nan
+    if layout == "conv output":  # an NCHW view of (C, N, H, W) memory, as a convolution returns
+        xe = em.from_numpy(np.ascontiguousarray(x.swapaxes(0, 1))).transpose(0, 1)
+    elif layout == "strided":
+        xe = em.from_numpy(np.repeat(x, 2, axis=-1))[..., ::2]
+    else:
+        xe = em.from_numpy(x)
+    with em.no_grad():
+        out = F.max_pool2d(xe, 2)
+    expected = TF.max_pool2d(torch.from_numpy(x), 2).numpy()
+    assert calls, "the vector kernel did not run"
+    assert out.shape == expected.shape
+    np.testing.assert_array_equal(out.data, expected)
+    np.testing.assert_array_equal(np.signbit(out.data), np.signbit(expected))
