@@ -19,7 +19,8 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-from .gemm import _copy, _fma, _loop_blocks, _splat, _vec_types
+from ._vector import lane_mask, masked_load, masked_store
+from .gemm import _copy, _fma, _loop_blocks, _splat, _vec_types, sgemm_gather
 
 
 @intrinsic
@@ -108,3 +109,52 @@ def conv3x3_one_channel(xpad, w, b, y, n0, n1):  # pragma: no cover - compiled
                 j += 16
         for o in range(outputs):
             _copy(t0 + 4 * o * plane, y0 + 4 * ((o * n_img + n) * plane), plane)
+
+
+@intrinsic
+def _add_row(typingctx, src, dst, n, bias):
+    """``dst[j] = src[j] + bias`` for ``j < n`` (at most 16), float32 at integer addresses, one masked step."""
+    sig = types.void(types.uintp, types.uintp, types.int64, types.float32)
+
+    def codegen(context, builder, signature, args):
+        src, dst, n, bias = args
+        mask = lane_mask(builder, 16, builder.trunc(n, ir.IntType(32)))
+        masked_store(builder, builder.fadd(masked_load(builder, src, 16, mask), _splat(builder, bias)), dst, mask)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(cache=True, nogil=True)
+def conv_gather(x, ph, pw, w, offsets, bias, xpad, c, y, n0, n1):  # pragma: no cover - compiled
+    """A stride-1 convolution of images ``n0..n1`` as one product that gathers its own columns.
+
+    x (N, C, H, W) with unit column stride, padded by ``(ph, pw)`` into ``xpad`` (C, N, Hp, Wp),
+    C-contiguous and zeroed by the caller (each call fills its own images); w (O, K) C-contiguous with
+    ``offsets`` (K,) the flat offset in ``xpad`` of each of its columns' taps (``c*N*Hp*Wp + i*Wp + j``
+    for channel ``c`` and tap ``(i, j)``, dilation included); bias (O,); c (O, N*Hp*Wp) scratch;
+    y (O, N, Ho, Wo) C-contiguous.
+
+    Output ``(n, r, q)`` is column ``(n*Hp + r)*Wp + q`` of ``w @ B``, ``B[p, j] = xpad[offsets[p] + j]``:
+    the padded rows' last ``Wp - Wo`` columns are computed and dropped, and the product's last
+    column reads ``xpad``'s last float. The kept columns then go to ``y``, the bias added.
+    """
+    n_img, channels, h, wd = x.shape
+    _, _, hp, wp = xpad.shape
+    ho, wo = y.shape[2], y.shape[3]
+    x0, p0 = x.ctypes.data, xpad.ctypes.data
+    for ch in range(channels):
+        for n in range(n0, n1):
+            for r in range(h):
+                src = x0 + n * x.strides[0] + ch * x.strides[1] + r * x.strides[2]
+                _copy(src, p0 + 4 * (((ch * n_img + n) * hp + ph + r) * wp + pw), wd)
+    j1 = (n1 - 1) * hp * wp + (ho - 1) * wp + wo
+    sgemm_gather(w, xpad.reshape(-1), offsets, c, n0 * hp * wp, j1)
+    c0, y0 = c.ctypes.data, y.ctypes.data
+    for o in range(w.shape[0]):
+        for n in range(n0, n1):
+            for r in range(ho):
+                src = c0 + o * c.strides[0] + 4 * ((n * hp + r) * wp)
+                dst = y0 + 4 * (((o * n_img + n) * ho + r) * wo)
+                for q in range(0, wo, 16):
+                    _add_row(src + 4 * q, dst + 4 * q, min(16, wo - q), bias[o])

@@ -248,6 +248,27 @@ def pack_cols(bt, p0, kc, j0, nc, out, o0):  # pragma: no cover - compiled
                     out[base + p * NR + c] = 0.0
 
 
+@njit(cache=True, nogil=True)
+def pack_gather(src, offsets, p0, kc, j0, nc, out, o0):  # pragma: no cover - compiled
+    """Slivers of ``B[p0:p0+kc, j0:j0+nc]`` into ``out[o0:]``, zero-padded, where row ``p`` of ``B`` starts
+    at ``src[offsets[p]]``: ``B[p, j] = src[offsets[p] + j]`` (an implicit im2col, see ``sgemm_gather``)."""
+    src0 = src.ctypes.data
+    dst0 = out.ctypes.data
+    for s in range((nc + NR - 1) // NR):
+        base = o0 + s * kc * NR
+        j = j0 + s * NR
+        w = min(NR, nc - s * NR)
+        for p in range(kc):
+            o = base + p * NR
+            if w == NR:
+                _copy(src0 + 4 * (offsets[p0 + p] + j), dst0 + 4 * o, NR)
+            else:
+                for c in range(w):
+                    out[o + c] = src[offsets[p0 + p] + j + c]
+                for c in range(w, NR):
+                    out[o + c] = 0.0
+
+
 def _make_copy(width: int):
     @intrinsic
     def copy(typingctx, src, dst):
@@ -448,3 +469,21 @@ def sgemm_stack(a, b, transposed, c, accumulate):  # pragma: no cover - compiled
     packed, tmp, apack = _buffers(a[0], min(NC, n))  # one set for the whole stack
     for i in range(a.shape[0]):
         _sgemm(a[i], b[i], transposed, c[i], 0, m, 0, n, accumulate, packed, tmp, apack)
+
+
+@njit(cache=True, nogil=True)
+def sgemm_gather(a, src, offsets, c, j0, j1):  # pragma: no cover - compiled
+    """``c[:, j0:j1] = a @ B[:, j0:j1]`` where ``B[p, j] = src[offsets[p] + j]``, float32.
+
+    A stride-1 convolution of a zero-padded image is such a product, with ``p`` running over
+    (channel, kernel row, kernel column) and ``j`` over the padded image's flat positions: the
+    columns are gathered while ``B`` is packed, and never written out (no im2col).
+    """
+    m, k = a.shape
+    packed, tmp, apack = _buffers(a, min(NC, j1 - j0))
+    for jc in range(j0, j1, NC):
+        nc = min(NC, j1 - jc)
+        for p0 in range(0, k, KC):
+            kc = min(KC, k - p0)
+            pack_gather(src, offsets, p0, kc, jc, nc, packed, 0)
+            _panel(a, 0, m, p0, kc, packed, 0, jc, nc, c, 1 if p0 > 0 else 0, tmp, apack)

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from llvmlite import ir
 from numba import njit, types
-from numba.core import cgutils
 from numba.extending import intrinsic
+
+from ._vector import lane_mask, masked_load, masked_store
 
 __all__ = [
     "max_pool2d_2x2",
@@ -73,17 +74,6 @@ def max_pool2d_2x2(x, h_in, w_in, oh_n, ow_n, out, idx):
                 idx[b, o0 + ow] = bi
 
 
-def _lane_mask(builder, width: int, limit):
-    """``<width x i1>``: lane ``i`` is on when ``i < limit`` (an i32)."""
-    i32 = ir.IntType(32)
-    vt = ir.VectorType(i32, width)
-    undef = ir.Constant(vt, ir.Undefined)
-    splat = builder.shuffle_vector(
-        builder.insert_element(undef, limit, ir.Constant(i32, 0)), undef, ir.Constant(vt, [0] * width)
-    )
-    return builder.icmp_signed("<", ir.Constant(vt, list(range(width))), splat)
-
-
 @intrinsic
 def _max_pool16(typingctx, src, ld, dst, n):
     """``n`` (at most 16) maxima of 2x2 stride-2 windows, in vector registers: the window tops start at
@@ -97,25 +87,10 @@ def _max_pool16(typingctx, src, ld, dst, n):
 
     def codegen(context, builder, signature, args):
         src, ld, dst, n = args
-        f32, i32 = ir.FloatType(), ir.IntType(32)
-        v32, v16 = ir.VectorType(f32, 32), ir.VectorType(f32, 16)
-        m32, m16 = ir.VectorType(ir.IntType(1), 32), ir.VectorType(ir.IntType(1), 16)
-        load = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(v32, [v32.as_pointer(), i32, m32, v32]), "llvm.masked.load.v32f32.p0"
-        )
-        store = cgutils.get_or_insert_function(
-            builder.module,
-            ir.FunctionType(ir.VoidType(), [v16, v16.as_pointer(), i32, m16]),
-            "llvm.masked.store.v16f32.p0",
-        )
+        i32 = ir.IntType(32)
         n32 = builder.trunc(n, i32)
-        inputs = _lane_mask(builder, 32, builder.add(n32, n32))
-        top = builder.inttoptr(src, f32.as_pointer())
-        align, zero = ir.Constant(i32, 4), ir.Constant(v32, [0.0] * 32)
-        rows = [
-            builder.call(load, [builder.bitcast(p, v32.as_pointer()), align, inputs, zero])
-            for p in (top, builder.gep(top, [ld]))
-        ]
+        inputs = lane_mask(builder, 32, builder.add(n32, n32))
+        rows = [masked_load(builder, a, 32, inputs) for a in (src, builder.add(src, builder.mul(ld, ld.type(4))))]
         even = ir.Constant(ir.VectorType(i32, 16), list(range(0, 32, 2)))
         odd = ir.Constant(ir.VectorType(i32, 16), list(range(1, 32, 2)))
         taps = [builder.shuffle_vector(r, r, lanes) for r in rows for lanes in (even, odd)]
@@ -123,8 +98,7 @@ def _max_pool16(typingctx, src, ld, dst, n):
         for v in taps[1:]:
             take = builder.or_(builder.fcmp_ordered(">", v, best), builder.fcmp_unordered("uno", v, v))
             best = builder.select(take, v, best)
-        out = builder.bitcast(builder.inttoptr(dst, f32.as_pointer()), v16.as_pointer())
-        builder.call(store, [best, out, align, _lane_mask(builder, 16, n32)])
+        masked_store(builder, best, dst, lane_mask(builder, 16, n32))
         return context.get_dummy_value()
 
     return sig, codegen
