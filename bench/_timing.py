@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import statistics
 import time
 
@@ -46,9 +47,15 @@ def quiesce() -> None:
     multi-threaded call, about 0.1 ms). PyTorch's OpenMP threads spin for a few milliseconds
     after its ops: ember's first-layer convolution took 0.40 ms right after PyTorch's round, 0.29
     alone and 0.32 after a 10 ms pause, so every round starts after 10 ms.
+
+    It also runs Python's garbage collector, so that no round pays for collecting what earlier
+    rounds left: late in the suite, after the training workloads, ember's tiny step took 10 us
+    against 6 with a collected heap (PyTorch's moved alike). Collections a round's own
+    allocations trigger still count.
     """
     from ember import _threads
 
+    gc.collect()
     blas = _threads._openblas()
     if blas is not None and blas[2] is not None and _threads._alone():
         blas[2]()
