@@ -203,23 +203,26 @@ def _transpose16(typingctx, src, lds, dst, ldd):
     return sig, codegen
 
 
-@njit(cache=True, nogil=True)
-def pack_rows(b, p0, kc, j0, nc, out, o0):  # pragma: no cover - compiled
-    """Slivers of ``b[p0:p0+kc, j0:j0+nc]`` (``b`` (K, N), unit column stride) into ``out[o0:]``, zero-padded."""
-    ld = b.strides[0] // 4
+@njit(nogil=True, inline="always")
+def _pack_at(src0, offsets, p0, kc, j0, nc, out, o0):  # pragma: no cover - compiled
+    """Slivers of ``B[p0:p0+kc, j0:j0+nc]`` into ``out[o0:]``, zero-padded, where ``B[p, j]`` is the
+    float32 at address ``src0 + 4 * (offsets[p] + j)``."""
+    dst0 = out.ctypes.data
     for s in range((nc + NR - 1) // NR):
         base = o0 + s * kc * NR
         j = j0 + s * NR
         w = min(NR, nc - s * NR)
         for p in range(kc):
             o = base + p * NR
-            if w == NR:
-                _copy(b.ctypes.data + 4 * ((p0 + p) * ld + j), out.ctypes.data + 4 * o, NR)
-            else:
-                for c in range(w):
-                    out[o + c] = b[p0 + p, j + c]
-                for c in range(w, NR):
-                    out[o + c] = 0.0
+            _copy(src0 + 4 * (offsets[p0 + p] + j), dst0 + 4 * o, w)
+            for c in range(w, NR):
+                out[o + c] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def pack_rows(b, p0, kc, j0, nc, out, o0):  # pragma: no cover - compiled
+    """Slivers of ``b[p0:p0+kc, j0:j0+nc]`` (``b`` (K, N), unit column stride) into ``out[o0:]``, zero-padded."""
+    _pack_at(b.ctypes.data, np.arange(p0 + kc) * (b.strides[0] // 4), p0, kc, j0, nc, out, o0)
 
 
 @njit(cache=True, nogil=True)
@@ -252,21 +255,7 @@ def pack_cols(bt, p0, kc, j0, nc, out, o0):  # pragma: no cover - compiled
 def pack_gather(src, offsets, p0, kc, j0, nc, out, o0):  # pragma: no cover - compiled
     """Slivers of ``B[p0:p0+kc, j0:j0+nc]`` into ``out[o0:]``, zero-padded, where row ``p`` of ``B`` starts
     at ``src[offsets[p]]``: ``B[p, j] = src[offsets[p] + j]`` (an implicit im2col, see ``sgemm_gather``)."""
-    src0 = src.ctypes.data
-    dst0 = out.ctypes.data
-    for s in range((nc + NR - 1) // NR):
-        base = o0 + s * kc * NR
-        j = j0 + s * NR
-        w = min(NR, nc - s * NR)
-        for p in range(kc):
-            o = base + p * NR
-            if w == NR:
-                _copy(src0 + 4 * (offsets[p0 + p] + j), dst0 + 4 * o, NR)
-            else:
-                for c in range(w):
-                    out[o + c] = src[offsets[p0 + p] + j + c]
-                for c in range(w, NR):
-                    out[o + c] = 0.0
+    _pack_at(src.ctypes.data, offsets, p0, kc, j0, nc, out, o0)
 
 
 def _make_copy(width: int):
