@@ -2,8 +2,12 @@
 
 It runs where ember's vector kernels do (an AVX-512 host); the ``direct``
 fixture forces that on any host and counts the kernel's calls, so each case
-here is known to have taken it (or, for the last tests, not). Tolerances are
-the conv tests' float32 ones: atol 1e-5 scaled by the inputs' range, rtol 1e-4.
+here is known to have taken it (or, for the last tests, not). Outputs are
+compared at atol 5e-5, rtol 1e-4. Gradients at atol 1e-3: a weight gradient of
+4 images of 28x28 sums 3,136 products of size up to 10 (entries up to 144), and
+where they cancel to a small value float32's summation order alone moved it by
+1.4e-4 (a failure seen in CI; the cotangents come from a shared generator, so
+they differ with the order tests run in). A wrong tap is off by 1 or more.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from ember.kernels import direct as kernel
 from ember.ops import gemm
 from tests.helpers import check_op
 
-TOL = {"atol": 5e-5, "rtol": 1e-4}
+TOL = {"atol": 5e-5, "rtol": 1e-4, "grad_atol": 1e-3}
 
 
 @pytest.fixture
