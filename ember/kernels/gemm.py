@@ -451,13 +451,16 @@ def sgemm_packed(a, packed, n, c, accumulate, tmp):  # pragma: no cover - compil
 
 
 @njit(cache=True, nogil=True)
-def sgemm_stack(a, b, transposed, c, accumulate):  # pragma: no cover - compiled
-    """``c[i] (+)= a[i] @ B[i]`` for every ``i``: one call for a stack of products (as ``sgemm``)."""
-    m = a.shape[1]
-    n = c.shape[2]
-    packed, tmp, apack = _buffers(a[0], min(NC, n))  # one set for the whole stack
-    for i in range(a.shape[0]):
-        _sgemm(a[i], b[i], transposed, c[i], 0, m, 0, n, accumulate, packed, tmp, apack)
+def sgemm_batch(a, b, transposed, c, accumulate, t0, t1):  # pragma: no cover - compiled
+    """``c[i, j] (+)= a[i, j] @ B[i, j]`` for 4-d stacks, over the flat batch indices ``t0..t1`` of the
+    first two dims (``t = i * a.shape[1] + j``): one call for many products (as ``sgemm``; ``B[i, j]``
+    is ``b[i, j]``, or ``b[i, j].T`` when ``transposed``, either with unit column stride)."""
+    h, m = a.shape[1], a.shape[2]
+    n = c.shape[3]
+    packed, tmp, apack = _buffers(a[0, 0], min(NC, n))  # one set for the whole stack
+    for t in range(t0, t1):
+        i, j = t // h, t % h
+        _sgemm(a[i, j], b[i, j], transposed, c[i, j], 0, m, 0, n, accumulate, packed, tmp, apack)
 
 
 @njit(cache=True, nogil=True)

@@ -109,6 +109,8 @@ def _np_matmul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """``x @ y``; a stack times a matrix is one 2-d product (NumPy loops over the stack otherwise)."""
     if x.ndim > 2 and y.ndim == 2:
         return _gemm.matmul(x.reshape(_lead(x.shape), x.shape[-1]), y).reshape(x.shape[:-1] + (y.shape[1],))
+    if x.ndim > 2:
+        return _gemm.batched(x, y)  # stacks of the same batch shape: one kernel call; else np.matmul
     return _gemm.matmul(x, y)  # np.matmul for anything but a 2-d product the kernel takes
 
 

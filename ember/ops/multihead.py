@@ -25,6 +25,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
+from . import gemm as _gemm
 from .activation import safe_softmax, softmax
 from .linalg import linear, matmul
 from .shape import cat, pad, stack
@@ -168,7 +169,7 @@ class Attention(Function):
     def forward(ctx, q, k, v, mask, scale, safe, keep, need_weights, batch_first):
         qd, kd, vd = q.data, k.data, v.data
         n, h, length, _ = qd.shape
-        scores = np.matmul(kd, qd.swapaxes(-1, -2))  # (N, H, S, L)
+        scores = _gemm.batched(kd, qd.swapaxes(-1, -2))  # (N, H, S, L)
         scores *= qd.dtype.type(scale)
         if mask is not None:
             scores += mask.data.swapaxes(-1, -2)
@@ -180,7 +181,7 @@ class Attention(Function):
         else:
             buf = np.empty((length, n, h, vd.shape[-1]), qd.dtype)
             out = buf.transpose(1, 2, 0, 3)
-        np.matmul(weights.swapaxes(-1, -2), vd, out=out)
+        _gemm.batched(weights.swapaxes(-1, -2), vd, out=out)
         ctx.save_for_backward(q, k, v, mask)
         ctx.probs, ctx.weights, ctx.out, ctx.keep = probs, weights, out, keep
         ctx.scale, ctx.safe, ctx.batch_first = scale, safe, batch_first
@@ -198,11 +199,11 @@ class Attention(Function):
         qd, kd, vd, go = q.data, k.data, v.data, g_out.data
         gq, gk, gv = _grad_arrays(qd, kd, vd, ctx.batch_first)
         if needs[2]:
-            np.matmul(weights, go, out=gv)
+            _gemm.batched(weights, go, out=gv)
         if needs[0] or needs[1] or needs[3]:
             # softmax backward, ds = p * (dp - sum_s(dp * p)), where sum_s(dp * p) = sum_d(g_out * out)
             row = np.einsum("nhld,nhld->nhl", go, ctx.out)[:, :, None, :]
-            dw = np.matmul(vd, go.swapaxes(-1, -2))  # (N, H, S, L)
+            dw = _gemm.batched(vd, go.swapaxes(-1, -2))  # (N, H, S, L)
             if g_weights is not None:
                 gw = g_weights.data.swapaxes(-1, -2)
                 dw += gw
@@ -214,10 +215,10 @@ class Attention(Function):
             dw *= probs
             s = dw.dtype.type(ctx.scale)
             if needs[0]:
-                np.matmul(dw.swapaxes(-1, -2), kd, out=gq)
+                _gemm.batched(dw.swapaxes(-1, -2), kd, out=gq)
                 gq *= s
             if needs[1]:
-                np.matmul(dw, qd, out=gk)
+                _gemm.batched(dw, qd, out=gk)
                 gk *= s
         return (
             Tensor(gq) if needs[0] else None,

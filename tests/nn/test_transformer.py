@@ -116,6 +116,31 @@ def test_mha_self_attention(batch_first, need_weights, average):
         assert out[1].shape == ((N, L, L) if average else (N, H, L, L))
 
 
+# Heads of 16 features over 24 positions: the attention's stacked products go to ember's kernel
+# (``ops.gemm.batched``, forced on any host and at this size), the packed q/k/v views and the
+# (N, L, H, D) output included; sgemm_batch's calls are counted.
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_mha_through_embers_stacked_products(batch_first, need_weights, monkeypatch):
+    from ember.kernels import gemm as kernel
+    from ember.ops import gemm
+
+    monkeypatch.setitem(gemm._state, "host", True)
+    monkeypatch.setattr(gemm, "MIN_WORK", 1)
+    monkeypatch.setattr(gemm, "MIN_STEP_WORK", 1)
+    calls = []
+    real = kernel.sgemm_batch
+    monkeypatch.setattr(kernel, "sgemm_batch", lambda *a: (calls.append(a[2]), real(*a))[1])
+    torch.manual_seed(0)
+    ref = torch.nn.MultiheadAttention(32, 2, batch_first=batch_first)
+    ours = enn.MultiheadAttention(32, 2, batch_first=batch_first)
+    _load(ours, ref)
+    pair = _Pair({"x": _seq(batch_first, length=24, feat=32)}, grad=("x",))
+    _compare(ours, ref, pair, lambda m, t: m(t["x"], t["x"], t["x"], need_weights=need_weights))
+    # forward: scores (B transposed) and the weighted sum; backward: four more
+    assert len(calls) == 6 and calls.count(True) == 2
+
+
 def _bool_mask(shape, seed):
     m = np.random.default_rng(seed).random(shape) < 0.3
     m[..., 0] = False  # every row keeps a key: no nan rows

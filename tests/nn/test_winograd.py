@@ -209,8 +209,8 @@ def test_matches_torch_with_embers_product(case, calls, monkeypatch):
     monkeypatch.setitem(gemm._state, "host", True)
     monkeypatch.setattr(gemm, "MIN_WORK", 0)
     stacks = []
-    real = kernel.sgemm_stack
-    monkeypatch.setattr(kernel, "sgemm_stack", lambda *a: (stacks.append(a[2]), real(*a))[1])
+    real = kernel.sgemm_batch
+    monkeypatch.setattr(kernel, "sgemm_batch", lambda *a: (stacks.append(a[2]), real(*a))[1])
     x_shape, o, bias, kwargs = case
     fn, torch_fn = _fns(bias, kwargs)
     check_op(_shapes(x_shape, o, bias), fn, torch_fn, **TOL)
@@ -230,8 +230,8 @@ def test_embers_product_accumulates_the_weight_gradient_over_chunks(calls, monke
     monkeypatch.setattr(winograd, "_CHUNK_BYTES", 1)  # one image per chunk
     fn, torch_fn = _fns(True, {"padding": 1})
     stacks = []
-    real = kernel.sgemm_stack
-    monkeypatch.setattr(kernel, "sgemm_stack", lambda *a: (stacks.append(a[4]), real(*a))[1])
+    real = kernel.sgemm_batch
+    monkeypatch.setattr(kernel, "sgemm_batch", lambda *a: (stacks.append(a[4]), real(*a))[1])
     check_op(_shapes((5, 16, 8, 8), 16, True), fn, torch_fn, **TOL)  # 16 tiles an image: K of 16
     assert calls == ["forward", "backward"]
     assert stacks.count(True) == 5  # the weight gradient accumulated in the kernel, chunk by chunk

@@ -158,3 +158,90 @@ def test_dispatch_declines_odd_strides_and_outputs(on_kernel, monkeypatch):
     column_out = np.empty((128, 128), np.float32, order="F")
     np.testing.assert_array_equal(gemm.matmul(a, a, out=column_out), a @ a)
     assert calls == []
+
+
+# ------------------------------------------------------------------ stacks (gemm.batched)
+def _stack_operands(batch, m, k, n, a_layout, b_layout, seed=0):
+    """Stacks ``batch + (m, k)`` and ``batch + (k, n)`` laid out as attention's are: ``a`` row-major,
+    a transposed view (column-major matrices), or the heads of a packed ``(N, L, 3, H, D)`` array;
+    ``b`` row-major or a transposed view."""
+    rng = np.random.default_rng(seed)
+    if a_layout == "row":
+        a = rng.standard_normal(batch + (m, k), dtype=np.float32)
+    elif a_layout == "col":
+        a = rng.standard_normal(batch + (k, m), dtype=np.float32).swapaxes(-1, -2)
+    else:  # heads: batch (N, H), a[i, j] = packed[i, :, 1, j] with rows 3*H*k floats apart
+        n_, h = batch
+        a = rng.standard_normal((n_, m, 3, h, k), dtype=np.float32)[:, :, 1].transpose(0, 2, 1, 3)
+    if b_layout == "row":
+        b = rng.standard_normal(batch + (k, n), dtype=np.float32)
+    else:
+        b = rng.standard_normal(batch + (n, k), dtype=np.float32).swapaxes(-1, -2)
+    return a, b
+
+
+@pytest.fixture
+def batch_calls(on_kernel, monkeypatch):
+    """Every product goes to the kernel's stack call (sizes forced down), whose flat ranges are recorded."""
+    monkeypatch.setattr(gemm, "MIN_WORK", 1)
+    monkeypatch.setattr(gemm, "MIN_STEP_WORK", 1)
+    calls = []
+    real = kernel.sgemm_batch
+    monkeypatch.setattr(kernel, "sgemm_batch", lambda *a: (calls.append(a[5:]), real(*a))[1])
+    return calls
+
+
+@pytest.mark.parametrize(
+    "batch,a_layout", [((5,), "row"), ((5,), "col"), ((2, 3), "row"), ((2, 3), "col"), ((2, 3), "heads")]
+)
+@pytest.mark.parametrize("m,k,n", [(4, 16, 1), (64, 32, 64), (33, 70, 40), (9, 300, 65)])
+@pytest.mark.parametrize("b_layout", ["row", "transposed"])
+def test_stacks_match_float64_products(batch_calls, batch, m, k, n, a_layout, b_layout):
+    a, b = _stack_operands(batch, m, k, n, a_layout, b_layout, seed=m + k)
+    got = gemm.batched(a, b)
+    _close(got, a.astype(np.float64) @ b.astype(np.float64))
+    assert batch_calls == [(0, int(np.prod(batch)))]
+
+
+def test_stack_into_an_output_view_like_attentions(batch_calls):
+    a, b = _stack_operands((2, 4), 64, 64, 32, "col", "row")
+    buf = np.full((2, 64, 4, 32), np.nan, np.float32)  # (N, L, H, D): the heads merge for free
+    out = buf.transpose(0, 2, 1, 3)
+    assert gemm.batched(a, b, out=out) is out
+    _close(buf.transpose(0, 2, 1, 3), a.astype(np.float64) @ b.astype(np.float64))
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_stack_split_over_workers(batch_calls, monkeypatch, workers):
+    from ember import _threads
+
+    monkeypatch.setattr(_threads, "workers", lambda: workers)
+    monkeypatch.setattr(gemm, "THREAD_WORK", 1)
+    a, b = _stack_operands((2, 5), 16, 32, 24, "row", "transposed")
+    _close(gemm.batched(a, b), a.astype(np.float64) @ b.astype(np.float64))
+    assert sorted(batch_calls) == [(10 * i // workers, 10 * (i + 1) // workers) for i in range(workers)]
+
+
+def test_stacks_the_kernel_does_not_take(batch_calls, monkeypatch):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 16, 32), dtype=np.float32)
+    y = rng.standard_normal((3, 32, 8), dtype=np.float32)
+    cases = [
+        (x, y[:1]),  # broadcast batch dims
+        (x.astype(np.float64), y.astype(np.float64)),
+        (x[:, :3], y),  # 3 rows
+        (x[:, :, :8], y[:, :8]),  # K of 8
+        (x, rng.standard_normal((3, 64, 16), dtype=np.float32)[:, ::2, ::2]),  # no unit stride in b
+        (
+            rng.standard_normal((2, 3, 4, 16, 32), dtype=np.float32),
+            rng.standard_normal((2, 3, 4, 32, 8), dtype=np.float32),
+        ),
+    ]
+    for p, q in cases:
+        np.testing.assert_allclose(gemm.batched(p, q), np.matmul(p, q), rtol=1e-5, atol=1e-5)
+    column_out = np.empty((3, 8, 16), np.float32).swapaxes(-1, -2)  # no unit stride in the output
+    np.testing.assert_allclose(gemm.batched(x, y, out=column_out), x @ y, rtol=1e-5, atol=1e-5)
+    monkeypatch.setattr(gemm, "MIN_STEP_WORK", 1 << 15)
+    small = gemm.batched(x, y)  # 4096 multiply-adds a product: NumPy's loop
+    np.testing.assert_allclose(small, x @ y, rtol=1e-5, atol=1e-5)
+    assert batch_calls == []
