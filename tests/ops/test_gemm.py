@@ -217,9 +217,20 @@ def test_stack_split_over_workers(batch_calls, monkeypatch, workers):
 
     monkeypatch.setattr(_threads, "workers", lambda: workers)
     monkeypatch.setattr(gemm, "THREAD_WORK", 1)
+    monkeypatch.setattr(gemm, "LEAD_WORK", 0)  # even parts
     a, b = _stack_operands((2, 5), 16, 32, 24, "row", "transposed")
     _close(gemm.batched(a, b), a.astype(np.float64) @ b.astype(np.float64))
-    assert sorted(batch_calls) == [(10 * i // workers, 10 * (i + 1) // workers) for i in range(workers)]
+    assert sorted(batch_calls) == {2: [(0, 5), (5, 10)], 3: [(0, 3), (3, 7), (7, 10)]}[workers]
+
+
+def test_the_callers_part_has_a_head_start():
+    # the first range is the caller's: larger by the workers' late start, the rest equal, all aligned
+    assert gemm._cuts(512, 2, 32, gemm._lead(128 * 784 * 512)) == [(0, 288), (288, 512)]
+    assert gemm._cuts(10, 3, 1, 0.1) == [(0, 4), (4, 7), (7, 10)]
+    assert gemm._cuts(4096, 2, 8, gemm._lead(4096 * 128 * 512)) == [(0, 2080), (2080, 4096)]
+    assert gemm._cuts(33, 2, 32, 0.2) == [(0, 32), (32, 33)]  # two blocks: one each
+    assert gemm._cuts(100, 1, 8, 0.2) == [(0, 100)]
+    assert gemm._lead(1) == 0.2  # capped: a small product is still split
 
 
 def test_stacks_the_kernel_does_not_take(batch_calls, monkeypatch):
