@@ -256,3 +256,19 @@ def test_stacks_the_kernel_does_not_take(batch_calls, monkeypatch):
     small = gemm.batched(x, y)  # 4096 multiply-adds a product: NumPy's loop
     np.testing.assert_allclose(small, x @ y, rtol=1e-5, atol=1e-5)
     assert batch_calls == []
+
+
+@pytest.mark.parametrize("layout", ["reversed rows", "broadcast rows", "transposed, reversed", "reversed batch"])
+def test_stacks_with_odd_b_strides(batch_calls, layout):
+    # the kernel reads b's matrices through their strides: negative and zero ones included
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 20, 40), dtype=np.float32)
+    b = rng.standard_normal((3, 40, 24), dtype=np.float32)
+    b = {
+        "reversed rows": b[:, ::-1],
+        "broadcast rows": np.broadcast_to(b[:, :1], b.shape),
+        "transposed, reversed": b.swapaxes(-1, -2).copy()[:, ::-1].swapaxes(-1, -2),
+        "reversed batch": b[::-1],
+    }[layout]
+    _close(gemm.batched(a, b), a.astype(np.float64) @ b.astype(np.float64))
+    assert batch_calls == [(0, 3)]
