@@ -1,4 +1,5 @@
 import os
+import zlib
 
 import numpy as np
 import pytest
@@ -6,6 +7,7 @@ import torch
 from hypothesis import settings
 
 import ember as em
+from tests import helpers
 
 # torch is only the oracle here: one thread keeps its pool from spinning against
 # ours (and against the other test worker) on a 2-core machine
@@ -19,7 +21,8 @@ if os.environ.get("CI"):
 
 
 @pytest.fixture(autouse=True)
-def _seed():
+def _seed(request):
     em.manual_seed(0)
     np.random.seed(0)
+    helpers.reseed(zlib.crc32(request.node.nodeid.encode()))
     yield

@@ -31,6 +31,13 @@ def rng() -> np.random.Generator:
     return _rng
 
 
+def reseed(seed: int) -> None:
+    """Start the helpers' generator afresh (``conftest`` does, per test, from the test's id: a test's
+    inputs and cotangents then do not depend on which tests ran before it in its worker)."""
+    global _rng
+    _rng = np.random.default_rng(seed)
+
+
 def make_array(shape, dtype=np.float32, low=-2.0, high=2.0, layout="contiguous") -> np.ndarray:
     """A random array; 'transposed' and 'sliced' layouts give non-contiguous views."""
     shape = tuple(shape)
