@@ -132,12 +132,13 @@ def conv_gather(x, ph, pw, w, offsets, bias, xpad, c, y, n0, n1):  # pragma: no 
     x (N, C, H, W) with unit column stride, padded by ``(ph, pw)`` into ``xpad`` (C, N, Hp, Wp),
     C-contiguous and zeroed by the caller (each call fills its own images); w (O, K) C-contiguous with
     ``offsets`` (K,) the flat offset in ``xpad`` of each of its columns' taps (``c*N*Hp*Wp + i*Wp + j``
-    for channel ``c`` and tap ``(i, j)``, dilation included); bias (O,); c (O, N*Hp*Wp) scratch;
-    y (O, N, Ho, Wo) C-contiguous.
+    for channel ``c`` and tap ``(i, j)``, dilation included); bias (O,); c (O, >= (n1-n0)*Hp*Wp)
+    scratch for these images' columns; y (O, N, Ho, Wo) C-contiguous.
 
-    Output ``(n, r, q)`` is column ``(n*Hp + r)*Wp + q`` of ``w @ B``, ``B[p, j] = xpad[offsets[p] + j]``:
-    the padded rows' last ``Wp - Wo`` columns are computed and dropped, and the product's last
-    column reads ``xpad``'s last float. The kept columns then go to ``y``, the bias added.
+    Output ``(n, r, q)`` is column ``((n - n0)*Hp + r)*Wp + q`` of ``w @ B``, ``B[p, j] =
+    xpad[n0*Hp*Wp + offsets[p] + j]``: the padded rows' last ``Wp - Wo`` columns are computed and
+    dropped, and the last image's last column reads no further than ``xpad``'s last float. The
+    kept columns then go to ``y``, the bias added.
     """
     n_img, channels, h, wd = x.shape
     _, _, hp, wp = xpad.shape
@@ -148,13 +149,14 @@ def conv_gather(x, ph, pw, w, offsets, bias, xpad, c, y, n0, n1):  # pragma: no 
             for r in range(h):
                 src = x0 + n * x.strides[0] + ch * x.strides[1] + r * x.strides[2]
                 _copy(src, p0 + 4 * (((ch * n_img + n) * hp + ph + r) * wp + pw), wd)
+    first = n0 * hp * wp
     j1 = (n1 - 1) * hp * wp + (ho - 1) * wp + wo
-    sgemm_gather(w, xpad.reshape(-1), offsets, c, n0 * hp * wp, j1)
+    sgemm_gather(w, xpad.reshape(-1)[first:], offsets, c, 0, j1 - first)
     c0, y0 = c.ctypes.data, y.ctypes.data
     for o in range(w.shape[0]):
         for n in range(n0, n1):
             for r in range(ho):
-                src = c0 + o * c.strides[0] + 4 * ((n * hp + r) * wp)
+                src = c0 + o * c.strides[0] + 4 * (((n - n0) * hp + r) * wp)
                 dst = y0 + 4 * (((o * n_img + n) * ho + r) * wo)
                 for q in range(0, wo, 16):
                     _add_row(src + 4 * q, dst + 4 * q, min(16, wo - q), bias[o])

@@ -287,7 +287,9 @@ def _gather_fits(x: np.ndarray, w: np.ndarray, geo: _Geometry) -> bool:
 
 def _gather(x: np.ndarray, w: np.ndarray, b, geo: _Geometry) -> np.ndarray:
     """The convolution by ``ember.kernels.direct.conv_gather`` (no columns written): ``(N, O, Ho, Wo)``,
-    a view of ``(O, N, Ho, Wo)`` memory. Images are split over worker threads for big products."""
+    a view of ``(O, N, Ho, Wo)`` memory. The product's output goes through a scratch of about
+    ``_CHUNK_BYTES`` (a few images at a time, read back for the crop while in cache); images are
+    split over worker threads for big products."""
     from ..kernels.direct import conv_gather
 
     if x.strides[3] != 4:
@@ -300,16 +302,19 @@ def _gather(x: np.ndarray, w: np.ndarray, b, geo: _Geometry) -> np.ndarray:
     weights = np.ascontiguousarray(w.reshape(o, -1))
     bias = np.zeros(o, np.float32) if b is None else np.ascontiguousarray(b, np.float32)
     xpad = np.zeros((c, n, hp, wp), np.float32)
-    scratch = np.empty((o, n * hp * wp), np.float32)
     y = np.empty((o, n) + geo.cols[1:], np.float32)
-    work = o * weights.shape[1] * n * hp * wp
-    count = min(n, _threads.workers()) if work >= _gemm.THREAD_WORK else 1
-    args = (x, ph, pw, weights, offsets, bias, xpad, scratch, y)
+    per = max(1, _CHUNK_BYTES // (o * hp * wp * 4))
+
+    def images(n0: int, n1: int) -> None:
+        scratch = np.empty((o, min(per, n1 - n0) * hp * wp), np.float32)
+        for s in range(n0, n1, per):
+            conv_gather(x, ph, pw, weights, offsets, bias, xpad, scratch, y, s, min(s + per, n1))
+
+    count = min(n, _threads.workers()) if o * weights.shape[1] * n * hp * wp >= _gemm.THREAD_WORK else 1
     if count == 1:
-        conv_gather(*args, 0, n)
+        images(0, n)
     else:
-        parts = [(n * i // count, n * (i + 1) // count) for i in range(count)]
-        _threads.run_parts(lambda n0, n1: conv_gather(*args, n0, n1), parts)
+        _threads.run_parts(images, [(n * i // count, n * (i + 1) // count) for i in range(count)])
     return y.swapaxes(0, 1)
 
 

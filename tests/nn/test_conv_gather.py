@@ -138,3 +138,15 @@ def test_too_little_work_does_not_take_it(gather, monkeypatch):
         y = F.conv2d(em.from_numpy(x), em.from_numpy(w), em.from_numpy(b))
     np.testing.assert_allclose(y.data, _torch(x, w, b).numpy(), **TOL)
     assert gather == []
+
+
+@pytest.mark.parametrize(("workers", "chunks"), [(1, [(0, 2), (2, 4), (4, 5)]), (2, [(0, 2), (2, 4), (4, 5)])])
+def test_images_in_chunks_through_a_small_scratch(gather, monkeypatch, workers, chunks):
+    monkeypatch.setattr(_threads, "workers", lambda: workers)
+    monkeypatch.setattr(gemm, "THREAD_WORK", 1)
+    monkeypatch.setattr(em.ops.conv, "_CHUNK_BYTES", 2 * 24 * 10 * 11 * 4)  # two images' product outputs
+    x, w, b = _data((5, 16, 8, 9), (24, 16, 3, 3), True)
+    with em.no_grad():
+        y = F.conv2d(em.from_numpy(x), em.from_numpy(w), em.from_numpy(b), padding=1)
+    np.testing.assert_allclose(y.data, _torch(x, w, b, padding=1).numpy(), **TOL)
+    assert sorted(gather) == chunks
