@@ -75,98 +75,84 @@ def _loop_blocks(builder, name: str) -> tuple:
     return entry, loop, body, done
 
 
-def _make_kernel(mr: int):
-    """The micro-kernel for ``mr`` rows: ``C[mr, 32] (+)= A[mr, k] @ Bsliver[k, 32]``."""
+def _emit_kernel(builder, mr: int, args) -> None:
+    """The micro-kernel for ``mr`` rows, emitted at the builder: ``C[mr, 32] (+)= A[mr, k] @ Bsliver[k, 32]``."""
+    k, a, rs_a, cs_a, b, c, ldc, accumulate = args
+    f32, vt, i64, _ = _vec_types()
+    fp, vp = f32.as_pointer(), vt.as_pointer()
+    a, b, c = (builder.inttoptr(x, fp) for x in (a, b, c))
+    fma = _fma(builder)
+    zero = ir.Constant(vt, [0.0] * 16)
+    const = lambda v: ir.Constant(i64, v)  # noqa: E731
+    rows = [builder.gep(a, [builder.mul(const(i), rs_a)]) for i in range(mr)]
+    entry, loop, body, done = _loop_blocks(builder, "gemm")
+    p = builder.phi(i64)
+    a_off = builder.phi(i64)
+    b_off = builder.phi(i64)
+    for phi in (p, a_off, b_off):
+        phi.add_incoming(const(0), entry)
+    acc = []
+    for _ in range(mr * _NV):
+        phi = builder.phi(vt)
+        phi.add_incoming(zero, entry)
+        acc.append(phi)
+    builder.cbranch(builder.icmp_signed("<", p, k), body, done)
 
-    @intrinsic
-    def kernel(typingctx, k, a, rs_a, cs_a, b, c, ldc, accumulate):
-        sig = types.void(
-            types.int64, types.uintp, types.int64, types.int64, types.uintp, types.uintp, types.int64, types.int64
-        )
+    builder.position_at_end(body)
+    bv = []
+    for v in range(_NV):
+        load = builder.load(builder.bitcast(builder.gep(b, [builder.add(b_off, const(16 * v))]), vp))
+        load.align = 4
+        bv.append(load)
+    new = []
+    for i in range(mr):
+        s = _splat(builder, builder.load(builder.gep(rows[i], [a_off])))
+        new.extend(builder.call(fma, [s, bv[v], acc[i * _NV + v]]) for v in range(_NV))
+    end = builder.block
+    p.add_incoming(builder.add(p, const(1)), end)
+    a_off.add_incoming(builder.add(a_off, cs_a), end)
+    b_off.add_incoming(builder.add(b_off, const(NR)), end)
+    for phi, value in zip(acc, new):
+        phi.add_incoming(value, end)
+    builder.branch(loop)
 
-        def codegen(context, builder, signature, args):
-            k, a, rs_a, cs_a, b, c, ldc, accumulate = args
-            f32, vt, i64, _ = _vec_types()
-            fp, vp = f32.as_pointer(), vt.as_pointer()
-            a, b, c = (builder.inttoptr(x, fp) for x in (a, b, c))
-            fma = _fma(builder)
-            zero = ir.Constant(vt, [0.0] * 16)
-            const = lambda v: ir.Constant(i64, v)  # noqa: E731
-            rows = [builder.gep(a, [builder.mul(const(i), rs_a)]) for i in range(mr)]
-            entry, loop, body, done = _loop_blocks(builder, "gemm")
-            p = builder.phi(i64)
-            a_off = builder.phi(i64)
-            b_off = builder.phi(i64)
-            for phi in (p, a_off, b_off):
-                phi.add_incoming(const(0), entry)
-            acc = []
-            for _ in range(mr * _NV):
-                phi = builder.phi(vt)
-                phi.add_incoming(zero, entry)
-                acc.append(phi)
-            builder.cbranch(builder.icmp_signed("<", p, k), body, done)
-
-            builder.position_at_end(body)
-            bv = []
-            for v in range(_NV):
-                load = builder.load(builder.bitcast(builder.gep(b, [builder.add(b_off, const(16 * v))]), vp))
-                load.align = 4
-                bv.append(load)
-            new = []
-            for i in range(mr):
-                s = _splat(builder, builder.load(builder.gep(rows[i], [a_off])))
-                new.extend(builder.call(fma, [s, bv[v], acc[i * _NV + v]]) for v in range(_NV))
-            end = builder.block
-            p.add_incoming(builder.add(p, const(1)), end)
-            a_off.add_incoming(builder.add(a_off, cs_a), end)
-            b_off.add_incoming(builder.add(b_off, const(NR)), end)
-            for phi, value in zip(acc, new):
-                phi.add_incoming(value, end)
-            builder.branch(loop)
-
-            builder.position_at_end(done)
-            ptrs = [
-                builder.bitcast(builder.gep(c, [builder.add(builder.mul(const(i), ldc), const(16 * v))]), vp)
-                for i in range(mr)
-                for v in range(_NV)
-            ]
-            with builder.if_else(builder.icmp_signed("!=", accumulate, const(0))) as (add, store):
-                with add:
-                    for ptr, value in zip(ptrs, acc):
-                        old = builder.load(ptr)
-                        old.align = 4
-                        builder.store(builder.fadd(old, value), ptr).align = 4
-                with store:
-                    for ptr, value in zip(ptrs, acc):
-                        builder.store(value, ptr).align = 4
-            return context.get_dummy_value()
-
-        return sig, codegen
-
-    return kernel
+    builder.position_at_end(done)
+    ptrs = [
+        builder.bitcast(builder.gep(c, [builder.add(builder.mul(const(i), ldc), const(16 * v))]), vp)
+        for i in range(mr)
+        for v in range(_NV)
+    ]
+    with builder.if_else(builder.icmp_signed("!=", accumulate, const(0))) as (add, store):
+        with add:
+            for ptr, value in zip(ptrs, acc):
+                old = builder.load(ptr)
+                old.align = 4
+                builder.store(builder.fadd(old, value), ptr).align = 4
+        with store:
+            for ptr, value in zip(ptrs, acc):
+                builder.store(value, ptr).align = 4
 
 
-_k1, _k2, _k3, _k4, _k5, _k6, _k7, _k8 = (_make_kernel(m) for m in range(1, MR + 1))
+@intrinsic
+def _kernel(typingctx, mr, k, a, rs_a, cs_a, b, c, ldc, accumulate):
+    """The micro-kernel for ``mr`` (1 to ``MR``) rows: a switch over ``MR`` compiled variants, since a
+    variant's register block (``mr x 32`` floats) is fixed when it is emitted."""
+    i64, ptr = types.int64, types.uintp
+    sig = types.void(i64, i64, ptr, i64, i64, ptr, ptr, i64, i64)
 
+    def codegen(context, builder, signature, args):
+        done = builder.append_basic_block("kernel_done")
+        variants = [builder.append_basic_block(f"kernel_mr{r}") for r in range(1, MR + 1)]
+        switch = builder.switch(args[0], variants[-1])  # (mr is never outside 1..MR)
+        for r, block in enumerate(variants, 1):
+            switch.add_case(ir.Constant(ir.IntType(64), r), block)
+            builder.position_at_end(block)
+            _emit_kernel(builder, r, args[1:])
+            builder.branch(done)
+        builder.position_at_end(done)
+        return context.get_dummy_value()
 
-@njit(nogil=True, inline="always")
-def _kernel(mr, k, a, rs_a, cs_a, b, c, ldc, accumulate):  # pragma: no cover - compiled
-    if mr == 8:
-        _k8(k, a, rs_a, cs_a, b, c, ldc, accumulate)
-    elif mr == 4:
-        _k4(k, a, rs_a, cs_a, b, c, ldc, accumulate)
-    elif mr == 1:
-        _k1(k, a, rs_a, cs_a, b, c, ldc, accumulate)
-    elif mr == 2:
-        _k2(k, a, rs_a, cs_a, b, c, ldc, accumulate)
-    elif mr == 3:
-        _k3(k, a, rs_a, cs_a, b, c, ldc, accumulate)
-    elif mr == 5:
-        _k5(k, a, rs_a, cs_a, b, c, ldc, accumulate)
-    elif mr == 6:
-        _k6(k, a, rs_a, cs_a, b, c, ldc, accumulate)
-    else:
-        _k7(k, a, rs_a, cs_a, b, c, ldc, accumulate)
+    return sig, codegen
 
 
 @intrinsic
