@@ -175,3 +175,16 @@ def run_parts(fn, parts: list) -> list:
         if error is not None:
             raise error
     return [first] + [f.result() for f in futures]
+
+
+def cuts(size: int, parts: int, step: int = 1, lead: float = 0.0) -> list:
+    """Ranges for ``run_parts``: at most ``parts`` (one per ``step`` block) covering ``range(size)``,
+    each boundary a multiple of ``step``; the first (the caller's part) larger by ``lead`` of the
+    whole, since workers start later, and the others equal."""
+    parts = max(1, min(parts, -(-size // step)))
+    if parts == 1:
+        return [(0, size)]
+    blocks = -(-size // step)
+    share = (1 - lead) / parts
+    edges = [0] + [min(size, round(blocks * (lead + share * i)) * step) for i in range(1, parts)] + [size]
+    return [(edges[i], edges[i + 1]) for i in range(parts)]

@@ -232,6 +232,11 @@ def _conv_forward(
     return y, cols
 
 
+def _bias_f32(b, o: int) -> np.ndarray:
+    """The bias as the vector kernels take it: ``o`` contiguous float32 (zeros for none)."""
+    return np.zeros(o, np.float32) if b is None else np.ascontiguousarray(b, np.float32)
+
+
 def _direct_fits(x: np.ndarray, w: np.ndarray, geo: _Geometry) -> bool:
     """Whether ``ember.kernels.direct`` takes the convolution: a float32 2-d 3x3, stride-1,
     dilation-1 convolution of one input channel, output rows of 16 or more, on a host where
@@ -260,12 +265,11 @@ def _direct(x: np.ndarray, w: np.ndarray, b, geo: _Geometry) -> np.ndarray:
     xpad = np.zeros((n, h + 2 * ph, wd + 2 * pw), np.float32)
     xpad[:, ph : ph + h, pw : pw + wd] = x[:, 0]
     weights = np.ascontiguousarray(w.reshape(o, 9))
-    bias = np.zeros(o, np.float32) if b is None else np.ascontiguousarray(b, np.float32)
+    bias = _bias_f32(b, o)
     ho, wo = geo.cols[1], geo.cols[2]
     y = np.empty((o, n, ho, wo), np.float32)
-    count = min(n, _threads.workers()) if o * n * ho * wo >= _DIRECT_THREAD_OUTPUTS else 1
-    parts = [(n * i // count, n * (i + 1) // count) for i in range(count)]
-    _threads.run_parts(lambda n0, n1: conv3x3_one_channel(xpad, weights, bias, y, n0, n1), parts)
+    count = _threads.workers() if o * n * ho * wo >= _DIRECT_THREAD_OUTPUTS else 1
+    _threads.run_parts(lambda n0, n1: conv3x3_one_channel(xpad, weights, bias, y, n0, n1), _threads.cuts(n, count))
     return y.swapaxes(0, 1)
 
 
@@ -300,7 +304,7 @@ def _gather(x: np.ndarray, w: np.ndarray, b, geo: _Geometry) -> np.ndarray:
     hp, wp = h + 2 * ph, wd + 2 * pw
     offsets = cached(_GATHER_OFFSETS, (c, n, hp, wp, geo.kernel, geo.dilation), _gather_offsets, c, n, hp, wp, geo)
     weights = np.ascontiguousarray(w.reshape(o, -1))
-    bias = np.zeros(o, np.float32) if b is None else np.ascontiguousarray(b, np.float32)
+    bias = _bias_f32(b, o)
     xpad = np.zeros((c, n, hp, wp), np.float32)
     y = np.empty((o, n) + geo.cols[1:], np.float32)
     per = max(1, _CHUNK_BYTES // (o * hp * wp * 4))
@@ -310,11 +314,8 @@ def _gather(x: np.ndarray, w: np.ndarray, b, geo: _Geometry) -> np.ndarray:
         for s in range(n0, n1, per):
             conv_gather(x, ph, pw, weights, offsets, bias, xpad, scratch, y, s, min(s + per, n1))
 
-    count = min(n, _threads.workers()) if o * weights.shape[1] * n * hp * wp >= _gemm.THREAD_WORK else 1
-    if count == 1:
-        images(0, n)
-    else:
-        _threads.run_parts(images, [(n * i // count, n * (i + 1) // count) for i in range(count)])
+    count = _threads.workers() if o * weights.shape[1] * n * hp * wp >= _gemm.THREAD_WORK else 1
+    _threads.run_parts(images, _threads.cuts(n, count))
     return y.swapaxes(0, 1)
 
 

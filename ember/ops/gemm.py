@@ -112,9 +112,9 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, accumula
         return out
     lead = _lead(m * n * k)
     if m >= n:
-        ranges = [(i0, i1, 0, n) for i0, i1 in _cuts(m, parts, kernels.MR, lead)]
+        ranges = [(i0, i1, 0, n) for i0, i1 in _threads.cuts(m, parts, kernels.MR, lead)]
     else:
-        ranges = [(0, m, j0, j1) for j0, j1 in _cuts(n, parts, kernels.NR, lead)]
+        ranges = [(0, m, j0, j1) for j0, j1 in _threads.cuts(n, parts, kernels.NR, lead)]
     _threads.run_parts(lambda i0, i1, j0, j1: sgemm(a, source, transposed, out, i0, i1, j0, j1, accumulate), ranges)
     return out
 
@@ -181,20 +181,9 @@ def batched(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.n
     if parts < 2:
         kernels.sgemm_batch(a4, source, transposed, c4, False, 0, count)
     else:
-        ranges = _cuts(count, parts, 1, _lead(count * m * n * k))
+        ranges = _threads.cuts(count, parts, 1, _lead(count * m * n * k))
         _threads.run_parts(lambda t0, t1: kernels.sgemm_batch(a4, source, transposed, c4, False, t0, t1), ranges)
     return out
-
-
-def _cuts(size: int, parts: int, step: int, lead: float = 0.0) -> list:
-    """``parts`` ranges covering ``range(size)``, each boundary a multiple of ``step``; the first (the
-    caller's part in ``run_parts``) larger by ``lead`` of the whole, the others equal."""
-    blocks = -(-size // step)
-    parts = min(parts, blocks)
-    lead = lead if parts > 1 else 0.0
-    share = (1 - lead) / parts
-    edges = [0] + [min(size, round(blocks * (lead + share * i)) * step) for i in range(1, parts)] + [size]
-    return [(edges[i], edges[i + 1]) for i in range(parts)]
 
 
 def _lead(work: int) -> float:

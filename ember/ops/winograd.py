@@ -6,7 +6,8 @@ position. Winograd's minimal filtering computes each 2x2 output tile from its
 transformed (``V = B^T d B``, ``U = G g G^T``), the 16 element positions become
 16 independent products over channels, ``M[k] = U[k] @ V[k]^T`` (``(O, C) @
 (C, tiles)``), and ``A^T m A`` turns each tile's 16 sums back into 2x2 outputs.
-The transforms are in ``ember.kernels.winograd``; the products are BLAS.
+The transforms are in ``ember.kernels.winograd``; each chunk's 16 products are one call of
+ember's matrix kernel (``ember.ops.gemm.stack``; NumPy's where the kernel does not apply).
 
 The backward is the exact adjoint of those same linear steps (not a second
 approximation): ``dM = A dy A^T`` per tile, then ``dU[k] = dM[k] @ V[k]``
@@ -16,7 +17,7 @@ over overlapping tiles). Rounding differs from im2col's by a few float32 ulps.
 Images go through in chunks (``_CHUNK_BYTES``) so that a chunk's tiles stay in
 cache from transform to product to inverse transform, and the batch is split
 into one range of chunks per worker thread (``ember._threads``), each on
-single-threaded BLAS, so the transforms run on every core too. The input
+single-threaded products, so the transforms run on every core too. The input
 tiles are rebuilt in backward rather than kept (6.4 MB for the reference CNN).
 """
 
@@ -123,12 +124,6 @@ def _layout(geo, x: np.ndarray, channels: int, out_channels: int) -> tuple:
     return th, tw, t, _per_chunk(x.shape[0], max(channels, out_channels), t, x.dtype.itemsize)
 
 
-def _parts(n: int) -> list:
-    """Contiguous ranges of images, one per worker thread (``ember._threads``)."""
-    count = min(n, _threads.workers())
-    return [(n * i // count, n * (i + 1) // count) for i in range(count)]
-
-
 def forward(x: np.ndarray, w: np.ndarray, b, geo, scratch) -> np.ndarray:
     """The convolution ``(N, C, H, W)`` -> ``(N, O, Ho, Wo)``, a view of ``(O, N, Ho, Wo)`` memory."""
     from .conv import _kernel_image
@@ -155,7 +150,8 @@ def forward(x: np.ndarray, w: np.ndarray, b, geo, scratch) -> np.ndarray:
             )
 
     parts = [
-        (lo, hi, _planes(scratch, per * t, c, x.dtype), _planes(scratch, o, per * t, x.dtype)) for lo, hi in _parts(n)
+        (lo, hi, _planes(scratch, per * t, c, x.dtype), _planes(scratch, o, per * t, x.dtype))
+        for lo, hi in _threads.cuts(n, _threads.workers())
     ]
     _threads.run_parts(run, parts)
     for _, _, v, m in parts:
@@ -214,7 +210,7 @@ def backward(
             _planes(scratch, per * t, c, x.dtype) if need_w else None,
             _planes(scratch, per * t, c, x.dtype) if need_x else None,
         )
-        for lo, hi in _parts(n)
+        for lo, hi in _threads.cuts(n, _threads.workers())
     ]
     results = _threads.run_parts(run, parts)
     for _, _, dm, v, dv in parts:

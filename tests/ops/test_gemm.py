@@ -224,12 +224,16 @@ def test_stack_split_over_workers(batch_calls, monkeypatch, workers):
 
 
 def test_the_callers_part_has_a_head_start():
+    from ember import _threads
+
     # the first range is the caller's: larger by the workers' late start, the rest equal, all aligned
-    assert gemm._cuts(512, 2, 32, gemm._lead(128 * 784 * 512)) == [(0, 288), (288, 512)]
-    assert gemm._cuts(10, 3, 1, 0.1) == [(0, 4), (4, 7), (7, 10)]
-    assert gemm._cuts(4096, 2, 8, gemm._lead(4096 * 128 * 512)) == [(0, 2080), (2080, 4096)]
-    assert gemm._cuts(33, 2, 32, 0.2) == [(0, 32), (32, 33)]  # two blocks: one each
-    assert gemm._cuts(100, 1, 8, 0.2) == [(0, 100)]
+    assert _threads.cuts(512, 2, 32, gemm._lead(128 * 784 * 512)) == [(0, 288), (288, 512)]
+    assert _threads.cuts(10, 3, 1, 0.1) == [(0, 4), (4, 7), (7, 10)]
+    assert _threads.cuts(4096, 2, 8, gemm._lead(4096 * 128 * 512)) == [(0, 2080), (2080, 4096)]
+    assert _threads.cuts(33, 2, 32, 0.2) == [(0, 32), (32, 33)]  # two blocks: one each
+    assert _threads.cuts(100, 1, 8, 0.2) == [(0, 100)]
+    assert _threads.cuts(3, 5) == [(0, 1), (1, 2), (2, 3)]  # no more parts than blocks
+    assert _threads.cuts(0, 2) == [(0, 0)]  # an empty batch: one empty part
     assert gemm._lead(1) == 0.2  # capped: a small product is still split
 
 
