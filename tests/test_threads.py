@@ -137,7 +137,7 @@ def test_openblas_threads_are_stopped_only_when_no_other_thread_could_be_in_blas
     assert getter() == 2
 
 
-def test_blas_thread_count_is_set_without_restarting_openblas_threads(blas):
+def test_the_thread_count_ember_writes_is_the_one_openblas_reads(blas):
     setter, getter = blas[:2]
     for n in (1, 3, 2):
         setter(n)

@@ -174,7 +174,7 @@ class _Windows:
 
     __slots__ = ("n", "in_spatial", "out_spatial", "args", "empty", "inside", "square")
 
-    def __init__(self, in_spatial: tuple, out_spatial: tuple, dims: list) -> None:
+    def __init__(self, in_spatial: tuple, out_spatial: tuple, dims: list, regular: tuple | None = None) -> None:
         n = len(in_spatial)
         self.n = n
         self.in_spatial = tuple(in_spatial)
@@ -191,8 +191,10 @@ class _Windows:
         dims = [unit] * (3 - n) + list(dims)
         sizes = (1,) * (3 - n) + self.in_spatial
         self.args = tuple(sizes) + tuple(a for dim in dims for a in dim)
-        self.inside = False  # regular windows, all inside the input (``_max_pool_setup`` sets these two)
-        self.square = False  # and 2d, 2x2 with stride 2
+        # regular windows (``(kernel, stride, padding, dilation, out)`` per dim), all inside the input; and
+        # 2d, 2x2 with stride 2 (the fast kernels' cases)
+        self.inside = regular is not None and _inside(regular, self.in_spatial)
+        self.square = self.inside and n == 2 and all(r[:2] == (2, 2) for r in regular)
 
 
 def _regular_dim(n_in: int, k: int, s: int, p: int, d: int, o: int) -> tuple:
@@ -422,11 +424,8 @@ def _max_pool_setup(op, n, input, kernel_size, stride, padding, dilation, ceil_m
     """``(windows, regular dims)`` for these arguments."""
     k, s, p, d, out = _pool_args(op, input, n, kernel_size, stride, padding, dilation, ceil_mode, True)
     spatial = input.data.shape[-n:]
-    win = _Windows(spatial, out, [_regular_dim(*a) for a in zip(spatial, k, s, p, d, out)])
     regular = tuple(zip(k, s, p, d, out))
-    win.inside = _inside(regular, spatial)
-    win.square = win.inside and n == 2 and all(r[:2] == (2, 2) for r in regular)
-    return win, regular
+    return _Windows(spatial, out, [_regular_dim(*a) for a in zip(spatial, k, s, p, d, out)], regular), regular
 
 
 def _max_pool(op, n, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):

@@ -154,6 +154,13 @@ def _call(fn):
     return fn()
 
 
+def _time_chunks(steps: int) -> list:
+    """``(first, end)`` time steps of the chunks an overlapped LSTM layer hands between its threads:
+    about 8 of them, at least 4 steps each."""
+    size = max(4, -(-steps // 8))
+    return [(q0, min(steps, q0 + size)) for q0 in range(0, steps, size)]
+
+
 def _lstm_forward_overlapped(steps, x_in, w_ih, gates, loop) -> None:
     """A unidirectional LSTM layer's input projection beside its loop.
 
@@ -166,8 +173,7 @@ def _lstm_forward_overlapped(steps, x_in, w_ih, gates, loop) -> None:
     T = steps.T
     order = steps.order_array(False)
     ends = [o + b for o, b in zip(steps.offsets, steps.sizes)]
-    size = max(4, -(-T // 8))
-    chunks = [(q0, min(T, q0 + size)) for q0 in range(0, T, size)]
+    chunks = _time_chunks(T)
     ready = [threading.Event() for _ in chunks]
 
     def project():
@@ -439,8 +445,7 @@ def _lstm_backward_overlapped(x_in, steps, rec, w, w_hh_r, dout, dh_n, dc_n, hid
     out = rec.out
     order = steps.order_array(False)
     first = -1 if need_h0 else 0
-    size = max(4, -(-T // 8))
-    chunks = [(q0, min(T, q0 + size)) for q0 in range(0, T, size)][::-1]  # processing order
+    chunks = _time_chunks(T)[::-1]  # processing order
     kinds = [k for k, needed in enumerate((need_dx, need_w[0], need_w[1])) if needed]
     dx = np.empty((total, x_in.shape[1]), dt) if need_dx else None
     shapes = ((4 * H, x_in.shape[1]), (4 * H, H))
