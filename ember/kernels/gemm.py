@@ -37,6 +37,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from ._vector import lane_mask, masked_load, masked_store
+
 MR = 8
 NR = 32
 KC = 256
@@ -265,7 +267,21 @@ def _make_copy(width: int):
 # indexing checks each index for wraparound, and those loops ran at 0.6 ns per float)
 _copy8 = _make_copy(8)
 _copy16 = _make_copy(16)
-_copy1 = _make_copy(1)
+
+
+@intrinsic
+def _copy_part(typingctx, src, dst, n):
+    """The first ``n`` (at most 16) float32 from address ``src`` to address ``dst``: one masked load
+    and store, touching nothing past them."""
+    sig = types.void(types.uintp, types.uintp, types.int64)
+
+    def codegen(context, builder, signature, args):
+        src, dst, n = args
+        mask = lane_mask(builder, 16, builder.trunc(n, ir.IntType(32)))
+        masked_store(builder, masked_load(builder, src, 16, mask), dst, mask)
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @njit(nogil=True, inline="always")
@@ -273,8 +289,8 @@ def _copy(src, dst, n):  # pragma: no cover - compiled
     """``n`` float32 from address ``src`` to address ``dst``."""
     for q in range(0, n - 15, 16):
         _copy16(src + 4 * q, dst + 4 * q)
-    for q in range(n - n % 16, n):
-        _copy1(src + 4 * q, dst + 4 * q)
+    if n % 16:
+        _copy_part(src + 4 * (n - n % 16), dst + 4 * (n - n % 16), n % 16)
 
 
 @njit(nogil=True, inline="always")
