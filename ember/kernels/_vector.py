@@ -22,6 +22,21 @@ def lane_mask(builder, width: int, limit):
     return builder.icmp_signed("<", ir.Constant(vt, list(range(width))), splat)
 
 
+def splat(builder, value, width: int = 16):
+    """``<width x float>`` with every lane ``value`` (a float32)."""
+    i32 = ir.IntType(32)
+    undef = ir.Constant(ir.VectorType(value.type, width), ir.Undefined)
+    first = builder.insert_element(undef, value, ir.Constant(i32, 0))
+    return builder.shuffle_vector(first, undef, ir.Constant(ir.VectorType(i32, width), [0] * width))
+
+
+def clamp_below(builder, v, lo):
+    """``lo`` where ``v <= lo``, else ``v`` (NaN stays): with ``lo = 0`` ember's ReLU, a zero of
+    either sign becoming +0; with ``lo = -inf`` the identity, bit for bit. ``lo`` a float32 scalar."""
+    low = splat(builder, lo, v.type.count)
+    return builder.select(builder.fcmp_ordered("<=", v, low), low, v)
+
+
 def masked_load(builder, address, width: int, mask):
     """``width`` float32 from the integer ``address``, the lanes off in ``mask`` read as 0."""
     f32, i32 = ir.FloatType(), ir.IntType(32)

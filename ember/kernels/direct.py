@@ -19,8 +19,9 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-from ._vector import lane_mask, masked_load, masked_store
+from ._vector import clamp_below, lane_mask, masked_load, masked_store
 from .gemm import _copy, _fma, _loop_blocks, _splat, _vec_types, sgemm_gather
+from .pool import _max_pool16
 
 
 @intrinsic
@@ -74,11 +75,14 @@ def _block(typingctx, x, ldx, w, b, outputs, y, ldy):
 
 
 @njit(cache=True, nogil=True)
-def conv3x3_one_channel(xpad, w, b, y, n0, n1):  # pragma: no cover - compiled
-    """``y[o, n, i, j] = b[o] + sum_{r, s} w[o, r, s] xpad[n, i + r, j + s]`` for images ``n0..n1``.
+def conv3x3_one_channel(xpad, w, b, y, n0, n1, lo, pool):  # pragma: no cover - compiled
+    """``y[o, n, i, j] = b[o] + sum_{r, s} w[o, r, s] xpad[n, i + r, j + s]`` for images ``n0..n1``;
+    values at or below ``lo`` become ``lo`` (0: a ReLU after the convolution; -inf: none), and with
+    ``pool`` ``y`` takes the maxima of 2x2 stride-2 windows of that (a ``MaxPool2d(2)`` after it).
 
     xpad (N, Hp, Wp) the zero-padded input, C-contiguous; w (O, 9) and b (O,) C-contiguous;
-    y (O, N, Hp - 2, Wp - 2) C-contiguous, with Wp - 2 >= 16.
+    y (O, N, Hp - 2, Wp - 2) C-contiguous, or (O, N, (Hp - 2) // 2, (Wp - 2) // 2) with ``pool``;
+    Wp - 2 >= 16.
 
     Each image goes to a small (O, Ho, Wo) buffer first, then plane by plane into ``y``: written
     straight into ``y``, the O planes of a block lie a multiple of 4 KiB apart for the usual sizes
@@ -90,11 +94,12 @@ def conv3x3_one_channel(xpad, w, b, y, n0, n1):  # pragma: no cover - compiled
     plane = ho * wo
     buf = np.empty(outputs * plane + 16, np.float32)
     x0 = xpad.ctypes.data
-    y0 = y.ctypes.data
     w0 = w.ctypes.data
     b0 = b.ctypes.data
     t0 = buf.ctypes.data
     last = wo - 16
+    lo32 = np.float32(lo)
+    zeros = np.zeros(outputs, np.float32)  # the bias is in the block's sums already
     for n in range(n0, n1):
         for i in range(ho):
             xrow = x0 + 4 * ((n * hp + i) * wp)
@@ -107,42 +112,69 @@ def conv3x3_one_channel(xpad, w, b, y, n0, n1):  # pragma: no cover - compiled
                 if j == last:
                     break
                 j += 16
-        for o in range(outputs):
-            _copy(t0 + 4 * o * plane, y0 + 4 * ((o * n_img + n) * plane), plane)
+        _epilogue(t0, plane, wo, ho, wo, zeros, lo32, pool, y, n)
 
 
 @intrinsic
-def _add_row(typingctx, src, dst, n, bias):
-    """``dst[j] = src[j] + bias`` for ``j < n`` (at most 16), float32 at integer addresses, one masked step."""
-    sig = types.void(types.uintp, types.uintp, types.int64, types.float32)
+def _add_row(typingctx, src, dst, n, bias, lo):
+    """``dst[j] = clamp_below(src[j] + bias, lo)`` for ``j < n`` (at most 16), float32 at integer
+    addresses, one masked step. A bias of 0 is not added (as in ``_max_pool16``)."""
+    sig = types.void(types.uintp, types.uintp, types.int64, types.float32, types.float32)
 
     def codegen(context, builder, signature, args):
-        src, dst, n, bias = args
+        src, dst, n, bias, lo = args
         mask = lane_mask(builder, 16, builder.trunc(n, ir.IntType(32)))
-        masked_store(builder, builder.fadd(masked_load(builder, src, 16, mask), _splat(builder, bias)), dst, mask)
+        v = masked_load(builder, src, 16, mask)
+        v = builder.select(
+            builder.fcmp_unordered("une", bias, bias.type(0.0)), builder.fadd(v, _splat(builder, bias)), v
+        )
+        masked_store(builder, clamp_below(builder, v, lo), dst, mask)
         return context.get_dummy_value()
 
     return sig, codegen
 
 
+@njit(nogil=True)
+def _epilogue(src, ld_o, ld_r, ho, wo, bias, lo, pool, y, n):  # pragma: no cover - compiled
+    """A convolution's ``(O, ho, wo)`` result for image ``n``, channel ``o``'s row ``r`` at address
+    ``src + 4 * (o * ld_o + r * ld_r)``, to ``y[:, n]``: ``bias[o]`` added, values at or below ``lo``
+    made ``lo`` (``clamp_below``), and with ``pool`` the maxima of its 2x2 stride-2 windows."""
+    outputs, n_img, yh, yw = y.shape
+    y0 = y.ctypes.data
+    for o in range(outputs):
+        s = src + 4 * o * ld_o
+        d = y0 + 4 * ((o * n_img + n) * yh * yw)
+        if pool:
+            for r in range(yh):
+                for q in range(0, yw, 16):
+                    _max_pool16(
+                        s + 4 * (2 * r * ld_r + 2 * q), ld_r, d + 4 * (r * yw + q), min(16, yw - q), bias[o], lo
+                    )
+        else:
+            for r in range(ho):
+                for q in range(0, wo, 16):
+                    _add_row(s + 4 * (r * ld_r + q), d + 4 * (r * wo + q), min(16, wo - q), bias[o], lo)
+
+
 @njit(cache=True, nogil=True)
-def conv_gather(x, ph, pw, w, offsets, bias, xpad, c, y, n0, n1):  # pragma: no cover - compiled
+def conv_gather(x, ph, pw, w, offsets, bias, xpad, c, y, ho, wo, n0, n1, lo, pool):  # pragma: no cover - compiled
     """A stride-1 convolution of images ``n0..n1`` as one product that gathers its own columns.
 
     x (N, C, H, W) with unit column stride, padded by ``(ph, pw)`` into ``xpad`` (C, N, Hp, Wp),
     C-contiguous and zeroed by the caller (each call fills its own images); w (O, K) C-contiguous with
     ``offsets`` (K,) the flat offset in ``xpad`` of each of its columns' taps (``c*N*Hp*Wp + i*Wp + j``
     for channel ``c`` and tap ``(i, j)``, dilation included); bias (O,); c (O, >= (n1-n0)*Hp*Wp)
-    scratch for these images' columns; y (O, N, Ho, Wo) C-contiguous.
+    scratch for these images' columns; ``(ho, wo)`` the output's image size; y (O, N, ho, wo)
+    C-contiguous, or (O, N, ho // 2, wo // 2) with ``pool``.
 
     Output ``(n, r, q)`` is column ``((n - n0)*Hp + r)*Wp + q`` of ``w @ B``, ``B[p, j] =
     xpad[n0*Hp*Wp + offsets[p] + j]``: the padded rows' last ``Wp - Wo`` columns are computed and
     dropped, and the last image's last column reads no further than ``xpad``'s last float. The
-    kept columns then go to ``y``, the bias added.
+    kept columns then go to ``y`` by ``_epilogue``: the bias added, values at or below ``lo`` made
+    ``lo`` (0: a ReLU after the convolution; -inf: none), and 2x2-pooled with ``pool``.
     """
     n_img, channels, h, wd = x.shape
     _, _, hp, wp = xpad.shape
-    ho, wo = y.shape[2], y.shape[3]
     x0, p0 = x.ctypes.data, xpad.ctypes.data
     for ch in range(channels):
         for n in range(n0, n1):
@@ -152,11 +184,6 @@ def conv_gather(x, ph, pw, w, offsets, bias, xpad, c, y, n0, n1):  # pragma: no 
     first = n0 * hp * wp
     j1 = (n1 - 1) * hp * wp + (ho - 1) * wp + wo
     sgemm_gather(w, xpad.reshape(-1)[first:], offsets, c, 0, j1 - first)
-    c0, y0 = c.ctypes.data, y.ctypes.data
-    for o in range(w.shape[0]):
-        for n in range(n0, n1):
-            for r in range(ho):
-                src = c0 + o * c.strides[0] + 4 * (((n - n0) * hp + r) * wp)
-                dst = y0 + 4 * (((o * n_img + n) * ho + r) * wo)
-                for q in range(0, wo, 16):
-                    _add_row(src + 4 * q, dst + 4 * q, min(16, wo - q), bias[o])
+    lo32 = np.float32(lo)
+    for n in range(n0, n1):
+        _epilogue(c.ctypes.data + 4 * ((n - n0) * hp * wp), c.strides[0] // 4, wp, ho, wo, bias, lo32, pool, y, n)

@@ -37,7 +37,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._vector import lane_mask, masked_load, masked_store
+from ._vector import lane_mask, masked_load, masked_store, splat
 
 MR = 8
 NR = 32
@@ -54,10 +54,7 @@ def _vec_types():
 
 
 def _splat(builder, s):
-    _, vt, _, i32 = _vec_types()
-    undef = ir.Constant(vt, ir.Undefined)
-    first = builder.insert_element(undef, s, ir.Constant(i32, 0))
-    return builder.shuffle_vector(first, undef, ir.Constant(ir.VectorType(i32, 16), [0] * 16))
+    return splat(builder, s, 16)
 
 
 def _fma(builder):

@@ -16,12 +16,15 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def row_linear(w, x, b, has_bias, out):  # pragma: no cover - compiled
-    """``out[j] = sum_i w[j, i] x[i] (+ b[j])``; w (n, k) C-contiguous, x (k,), out (n,)."""
+def row_linear(w, x, b, has_bias, relu, out):  # pragma: no cover - compiled
+    """``out[j] = sum_i w[j, i] x[i] (+ b[j])``, then ember's ReLU with ``relu``; w (n, k)
+    C-contiguous, x (k,), out (n,)."""
     n, k = w.shape
     zero = w.dtype.type(0)
     for j in range(n):
         s = zero
         for i in range(k):
             s += w[j, i] * x[i]
-        out[j] = s + b[j] if has_bias else s
+        if has_bias:
+            s += b[j]
+        out[j] = zero if relu and s <= zero else s

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor
+from . import _fuse
 from .module import Module
 from .parameter import Parameter
 
@@ -35,6 +37,8 @@ class Sequential(Module):
                 self.add_module(str(i), mod)
 
     def forward(self, input):
+        if not _grad_state.enabled:  # inference: runs of layers that one kernel pass can do (``_fuse``)
+            return _fuse.run(list(self._modules.values()), input)
         for mod in self._modules.values():
             input = mod(input)
         return input

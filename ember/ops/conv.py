@@ -45,7 +45,7 @@ from .. import _threads
 from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
 from ..errors import DTypeError, ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, new_tensor
 from . import gemm as _gemm
 from . import winograd
 from ._util import cached, is_channel_major
@@ -255,8 +255,9 @@ def _direct_fits(x: np.ndarray, w: np.ndarray, geo: _Geometry) -> bool:
     )
 
 
-def _direct(x: np.ndarray, w: np.ndarray, b, geo: _Geometry) -> np.ndarray:
-    """The convolution by ``ember.kernels.direct``: ``(N, O, Ho, Wo)``, a view of ``(O, N, Ho, Wo)`` memory."""
+def _direct(x: np.ndarray, w: np.ndarray, b, geo: _Geometry, lo: float = -np.inf, pool: bool = False) -> np.ndarray:
+    """The convolution by ``ember.kernels.direct``: ``(N, O, Ho, Wo)``, a view of ``(O, N, Ho, Wo)`` memory.
+    With ``lo = 0`` a ReLU follows in the same pass, and with ``pool`` a 2x2 max pool (``_epilogue``)."""
     from ..kernels.direct import conv3x3_one_channel
 
     n, _, h, wd = x.shape
@@ -267,10 +268,17 @@ def _direct(x: np.ndarray, w: np.ndarray, b, geo: _Geometry) -> np.ndarray:
     weights = np.ascontiguousarray(w.reshape(o, 9))
     bias = _bias_f32(b, o)
     ho, wo = geo.cols[1], geo.cols[2]
-    y = np.empty((o, n, ho, wo), np.float32)
+    y = np.empty((o, n) + _pooled((ho, wo), pool), np.float32)
     count = _threads.workers() if o * n * ho * wo >= _DIRECT_THREAD_OUTPUTS else 1
-    _threads.run_parts(lambda n0, n1: conv3x3_one_channel(xpad, weights, bias, y, n0, n1), _threads.cuts(n, count))
+    _threads.run_parts(
+        lambda n0, n1: conv3x3_one_channel(xpad, weights, bias, y, n0, n1, lo, pool), _threads.cuts(n, count)
+    )
     return y.swapaxes(0, 1)
+
+
+def _pooled(size: tuple, pool: bool) -> tuple:
+    """An image size after a 2x2 stride-2 max pool (when ``pool``), as ``MaxPool2d(2)`` gives it."""
+    return tuple(d // 2 for d in size) if pool else size
 
 
 def _gather_fits(x: np.ndarray, w: np.ndarray, geo: _Geometry) -> bool:
@@ -289,11 +297,11 @@ def _gather_fits(x: np.ndarray, w: np.ndarray, geo: _Geometry) -> bool:
     )
 
 
-def _gather(x: np.ndarray, w: np.ndarray, b, geo: _Geometry) -> np.ndarray:
+def _gather(x: np.ndarray, w: np.ndarray, b, geo: _Geometry, lo: float = -np.inf, pool: bool = False) -> np.ndarray:
     """The convolution by ``ember.kernels.direct.conv_gather`` (no columns written): ``(N, O, Ho, Wo)``,
     a view of ``(O, N, Ho, Wo)`` memory. The product's output goes through a scratch of about
     ``_CHUNK_BYTES`` (a few images at a time, read back for the crop while in cache); images are
-    split over worker threads for big products."""
+    split over worker threads for big products. ``lo`` and ``pool`` as in ``_direct``."""
     from ..kernels.direct import conv_gather
 
     if x.strides[3] != 4:
@@ -306,13 +314,14 @@ def _gather(x: np.ndarray, w: np.ndarray, b, geo: _Geometry) -> np.ndarray:
     weights = np.ascontiguousarray(w.reshape(o, -1))
     bias = _bias_f32(b, o)
     xpad = np.zeros((c, n, hp, wp), np.float32)
-    y = np.empty((o, n) + geo.cols[1:], np.float32)
+    ho, wo = geo.cols[1:]
+    y = np.empty((o, n) + _pooled((ho, wo), pool), np.float32)
     per = max(1, _CHUNK_BYTES // (o * hp * wp * 4))
 
     def images(n0: int, n1: int) -> None:
         scratch = np.empty((o, min(per, n1 - n0) * hp * wp), np.float32)
         for s in range(n0, n1, per):
-            conv_gather(x, ph, pw, weights, offsets, bias, xpad, scratch, y, s, min(s + per, n1))
+            conv_gather(x, ph, pw, weights, offsets, bias, xpad, scratch, y, ho, wo, s, min(s + per, n1), lo, pool)
 
     count = _threads.workers() if o * weights.shape[1] * n * hp * wp >= _gemm.THREAD_WORK else 1
     _threads.run_parts(images, _threads.cuts(n, count))
@@ -841,6 +850,26 @@ def conv2d(
     The output is an NCHW view of channel-major memory (PyTorch's strides would be contiguous).
     """
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv2d_relu(input: Tensor, weight: Tensor, bias, stride, padding, dilation, groups, pool: bool):
+    """``relu(conv2d(...))``, and ``max_pool2d(.., 2)`` of that with ``pool``, in one pass over the
+    output, with gradients off (``ember.nn``'s fused inference); None where no vector kernel takes the
+    convolution (the caller then runs the ops one by one). The values are those of the ops in turn:
+    the bias, ReLU and maximum commute (rounding is monotone)."""
+    if _grad_state.enabled or input.data.ndim != 4 or input.data.shape[0] == 0:
+        return None
+    _check_dtypes("conv2d", input, weight, bias)
+    geo, _ = _geometry(_conv_geometry, "conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+    x, w = input.data, weight.data
+    if x.dtype != np.float32 or (pool and min(geo.cols[1:]) < 2) or winograd.applies(geo, *x.shape[:2], w.shape[0]):
+        return None
+    b = None if bias is None else bias.data
+    if _direct_fits(x, w, geo):
+        return new_tensor(_direct(x, w, b, geo, 0.0, pool), False, None, 0)
+    if _gather_fits(x, w, geo):
+        return new_tensor(_gather(x, w, b, geo, 0.0, pool), False, None, 0)
+    return None
 
 
 def conv3d(

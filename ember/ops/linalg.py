@@ -16,6 +16,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, new_tensor
+from . import elementwise as _ew
 from . import gemm as _gemm
 
 __all__ = [
@@ -320,8 +321,8 @@ def _row_kernel_fits(x2: np.ndarray, w: np.ndarray) -> bool:
     return x2.shape[0] == 1 and w.flags.c_contiguous and w.dtype.kind == "f" and w.itemsize >= 4
 
 
-def _row_linear(x2: np.ndarray, w: np.ndarray, b) -> np.ndarray:
-    """``x2 @ w.T + b`` for a single row ``x2`` (1, in) by ``ember.kernels.linear``."""
+def _row_linear(x2: np.ndarray, w: np.ndarray, b, relu: bool = False) -> np.ndarray:
+    """``x2 @ w.T + b`` for a single row ``x2`` (1, in) by ``ember.kernels.linear``; a ReLU of it with ``relu``."""
     global _ROW_KERNEL
     if _ROW_KERNEL is None:
         from ..kernels.linear import row_linear
@@ -332,7 +333,7 @@ def _row_linear(x2: np.ndarray, w: np.ndarray, b) -> np.ndarray:
     x = x2[0]
     if x.strides[0] != x.itemsize:
         x = np.ascontiguousarray(x)
-    _ROW_KERNEL(w, x, row if b is None else b.data, b is not None, row)  # without bias: any array of its type
+    _ROW_KERNEL(w, x, row if b is None else b.data, b is not None, relu, row)  # without bias: any array of its type
     return out
 
 
@@ -401,6 +402,29 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         if t is not None and t.data.dtype != input.data.dtype:
             raise DTypeError(f"linear: input is {input.dtype} but {name} is {t.dtype}: they must match")
     return Linear.apply(input, weight, bias)
+
+
+def _linear_relu(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``relu(linear(input, weight, bias))`` with gradients off (``ember.nn``'s fused inference): one row
+    computes its ReLU in the row kernel; otherwise the ReLU runs in place on the product's own fresh
+    output, with no second array."""
+    x, w = input.data, weight.data
+    if (
+        x.ndim == 2
+        and w.ndim == 2
+        and x.shape[1] == w.shape[1]
+        and w.dtype is x.dtype
+        and (bias is None or (bias.data.dtype is x.dtype and bias.data.shape == w.shape[:1]))
+        and _row_kernel_fits(x, w)
+    ):
+        return new_tensor(_row_linear(x, w, bias, relu=True), False, None, 0)
+    y = linear(input, weight, bias).data
+    kernels = _ew._relu_kernels(y)
+    if kernels is None or not y.flags.c_contiguous:
+        return new_tensor(_ew._relu_array(y), False, None, 0)
+    flat = y.reshape(-1)
+    kernels.relu_forward(flat, flat)
+    return new_tensor(y, False, None, 0)
 
 
 # ------------------------------------------------------------------ einsum

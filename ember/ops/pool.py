@@ -21,8 +21,9 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import state as _grad_state
 from ..errors import DTypeError, ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, new_tensor
 from . import elementwise as _ew
 from . import reduce as _reduce
 from ._util import cached, is_channel_major
@@ -258,7 +259,9 @@ class _MaxPool(Function):
         x2, lead, channel_major = _planes_in_memory_order(data, n)
         out_memory, out = _new_planes(lead, win.out_spatial, x2.dtype, channel_major)
         if square and x2.dtype == np.float32 and not return_indices and not ctx.needs_input_grad[0]:
-            _kernels().max_pool2d_2x2_values(x2, *win.in_spatial, *win.out_spatial, out_memory.reshape(x2.shape[0], -1))
+            _kernels().max_pool2d_2x2_values(
+                x2, *win.in_spatial, *win.out_spatial, out_memory.reshape(x2.shape[0], -1), -np.inf
+            )
             return out
         idx_memory, idx = _new_planes(lead, win.out_spatial, np.int64, channel_major)
         planes = (x2.shape[0], _prod(win.out_spatial))
@@ -464,6 +467,26 @@ def max_pool2d(
     the flat index ``h * W + w`` of each maximum (ties: the first), for ``max_unpool2d``.
     """
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def _relu_max_pool2d(input: Tensor):
+    """``max_pool2d(relu(input), 2)`` in one pass, with gradients off (``ember.nn``'s fused inference),
+    for float32 ``(N, C, H, W)`` or ``(C, H, W)``; None for other inputs (the caller runs the ops in
+    turn). The maxima of the ReLUs are the ReLUs of the maxima, so it pools and clamps once."""
+    data = input.data
+    if (
+        _grad_state.enabled
+        or data.dtype != np.float32
+        or data.ndim not in (3, 4)
+        or min(data.shape[-2:]) < 2
+        or 0 in data.shape
+    ):
+        return None
+    h, w = data.shape[-2:]
+    x2, lead, channel_major = _planes_in_memory_order(data, 2)
+    out_memory, out = _new_planes(lead, (h // 2, w // 2), np.float32, channel_major)
+    _kernels().max_pool2d_2x2_values(x2, h, w, h // 2, w // 2, out_memory.reshape(x2.shape[0], -1), 0.0)
+    return new_tensor(out, False, None, 0)
 
 
 def max_pool3d(
