@@ -258,22 +258,39 @@ def _direct_fits(x: np.ndarray, w: np.ndarray, geo: _Geometry) -> bool:
 def _direct(x: np.ndarray, w: np.ndarray, b, geo: _Geometry, lo: float = -np.inf, pool: bool = False) -> np.ndarray:
     """The convolution by ``ember.kernels.direct``: ``(N, O, Ho, Wo)``, a view of ``(O, N, Ho, Wo)`` memory.
     With ``lo = 0`` a ReLU follows in the same pass, and with ``pool`` a 2x2 max pool (``_epilogue``)."""
-    from ..kernels.direct import conv3x3_one_channel
+    return _direct_plan(x.shape, w.shape[0], geo, pool)(x, w, b, lo)
 
-    n, _, h, wd = x.shape
-    o = w.shape[0]
+
+def _direct_plan(x_shape: tuple, o: int, geo: _Geometry, pool: bool):
+    """``_direct``'s set-up for one call signature: ``run(x, w, b, lo)``."""
+    from ..kernels import direct as kernels  # the kernel is looked up on each run (tests replace it)
+
+    n, _, h, wd = x_shape
     ph, pw = geo.pad[1], geo.pad[2]
-    xpad = np.zeros((n, h + 2 * ph, wd + 2 * pw), np.float32)
-    xpad[:, ph : ph + h, pw : pw + wd] = x[:, 0]
-    weights = np.ascontiguousarray(w.reshape(o, 9))
-    bias = _bias_f32(b, o)
+    pad_shape, inside = (n, h + 2 * ph, wd + 2 * pw), (slice(None), slice(ph, ph + h), slice(pw, pw + wd))
     ho, wo = geo.cols[1], geo.cols[2]
-    y = np.empty((o, n) + _pooled((ho, wo), pool), np.float32)
-    count = _threads.workers() if o * n * ho * wo >= _DIRECT_THREAD_OUTPUTS else 1
-    _threads.run_parts(
-        lambda n0, n1: conv3x3_one_channel(xpad, weights, bias, y, n0, n1, lo, pool), _threads.cuts(n, count)
-    )
-    return y.swapaxes(0, 1)
+    y_shape = (o, n) + _pooled((ho, wo), pool)
+    threads = o * n * ho * wo >= _DIRECT_THREAD_OUTPUTS
+
+    def run(x: np.ndarray, w: np.ndarray, b, lo: float) -> np.ndarray:
+        xpad = np.zeros(pad_shape, np.float32)
+        xpad[inside] = x[:, 0]
+        weights = _contiguous(w.reshape(o, 9))
+        bias = _bias_f32(b, o)
+        y = np.empty(y_shape, np.float32)
+        if threads:
+            parts = _threads.cuts(n, _threads.workers())
+            kernel = kernels.conv3x3_one_channel
+            _threads.run_parts(lambda n0, n1: kernel(xpad, weights, bias, y, n0, n1, lo, pool), parts)
+        else:
+            kernels.conv3x3_one_channel(xpad, weights, bias, y, 0, n, lo, pool)
+        return y.swapaxes(0, 1)
+
+    return run
+
+
+def _contiguous(a: np.ndarray) -> np.ndarray:
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
 def _pooled(size: tuple, pool: bool) -> tuple:
@@ -302,30 +319,43 @@ def _gather(x: np.ndarray, w: np.ndarray, b, geo: _Geometry, lo: float = -np.inf
     a view of ``(O, N, Ho, Wo)`` memory. The product's output goes through a scratch of about
     ``_CHUNK_BYTES`` (a few images at a time, read back for the crop while in cache); images are
     split over worker threads for big products. ``lo`` and ``pool`` as in ``_direct``."""
-    from ..kernels.direct import conv_gather
+    return _gather_plan(x.shape, w.shape[0], geo, pool)(x, w, b, lo)
 
-    if x.strides[3] != 4:
-        x = np.ascontiguousarray(x)
-    n, c, h, wd = x.shape
-    o = w.shape[0]
+
+def _gather_plan(x_shape: tuple, o: int, geo: _Geometry, pool: bool):
+    """``_gather``'s set-up for one call signature: ``run(x, w, b, lo)``."""
+    from ..kernels import direct as kernels  # the kernel is looked up on each run (tests replace it)
+
+    n, c, h, wd = x_shape
     ph, pw = geo.pad[1], geo.pad[2]
     hp, wp = h + 2 * ph, wd + 2 * pw
     offsets = cached(_GATHER_OFFSETS, (c, n, hp, wp, geo.kernel, geo.dilation), _gather_offsets, c, n, hp, wp, geo)
-    weights = np.ascontiguousarray(w.reshape(o, -1))
-    bias = _bias_f32(b, o)
-    xpad = np.zeros((c, n, hp, wp), np.float32)
     ho, wo = geo.cols[1:]
-    y = np.empty((o, n) + _pooled((ho, wo), pool), np.float32)
+    y_shape = (o, n) + _pooled((ho, wo), pool)
     per = max(1, _CHUNK_BYTES // (o * hp * wp * 4))
+    threads = o * c * geo.taps * n * hp * wp >= _gemm.THREAD_WORK
 
-    def images(n0: int, n1: int) -> None:
-        scratch = np.empty((o, min(per, n1 - n0) * hp * wp), np.float32)
-        for s in range(n0, n1, per):
-            conv_gather(x, ph, pw, weights, offsets, bias, xpad, scratch, y, ho, wo, s, min(s + per, n1), lo, pool)
+    def run(x: np.ndarray, w: np.ndarray, b, lo: float) -> np.ndarray:
+        if x.strides[3] != 4:
+            x = np.ascontiguousarray(x)
+        weights = _contiguous(w.reshape(o, -1))
+        bias = _bias_f32(b, o)
+        xpad = np.zeros((c, n, hp, wp), np.float32)
+        y = np.empty(y_shape, np.float32)
 
-    count = _threads.workers() if o * weights.shape[1] * n * hp * wp >= _gemm.THREAD_WORK else 1
-    _threads.run_parts(images, _threads.cuts(n, count))
-    return y.swapaxes(0, 1)
+        def images(n0: int, n1: int) -> None:
+            scratch = np.empty((o, min(per, n1 - n0) * hp * wp), np.float32)
+            conv_gather = kernels.conv_gather
+            for s in range(n0, n1, per):
+                conv_gather(x, ph, pw, weights, offsets, bias, xpad, scratch, y, ho, wo, s, min(s + per, n1), lo, pool)
+
+        if threads:
+            _threads.run_parts(images, _threads.cuts(n, _threads.workers()))
+        else:
+            images(0, n)
+        return y.swapaxes(0, 1)
+
+    return run
 
 
 # column offsets of ``_gather``'s taps, by (channels, images, padded height and width, kernel, dilation)
@@ -856,19 +886,56 @@ def _conv2d_relu(input: Tensor, weight: Tensor, bias, stride, padding, dilation,
     """``relu(conv2d(...))``, and ``max_pool2d(.., 2)`` of that with ``pool``, in one pass over the
     output, with gradients off (``ember.nn``'s fused inference); None where no vector kernel takes the
     convolution (the caller then runs the ops one by one). The values are those of the ops in turn:
-    the bias, ReLU and maximum commute (rounding is monotone)."""
-    if _grad_state.enabled or input.data.ndim != 4 or input.data.shape[0] == 0:
+    the bias, ReLU and maximum commute (rounding is monotone).
+
+    What depends only on the call signature (the checks, the geometry, which kernel, its set-up) is
+    worked out once (``_fused_conv``), keyed by the shapes, dtypes, options and the dispatch limits
+    that decide it: a batch-1 call spends about 2 us outside its kernel, against 9 for the ops."""
+    if _grad_state.enabled:
+        return None
+    x, w = input.data, weight.data
+    b = None if bias is None else bias.data
+    key = (
+        x.shape,
+        x.dtype,
+        w.shape,
+        w.dtype,
+        None if b is None else (b.shape, b.dtype),
+        stride,
+        padding,
+        dilation,
+        groups,
+        pool,
+        _gemm._kernel_host(),
+        _gemm.MIN_WORK,
+        _gemm.THREAD_WORK,
+        _CHUNK_BYTES,
+        _DIRECT_THREAD_OUTPUTS,
+        winograd.MIN_TILES,
+        winograd.MIN_CHANNELS,
+    )
+    run = cached(_FUSED, key, _fused_conv, input, weight, bias, stride, padding, dilation, groups, pool)
+    return None if run is None else new_tensor(run(x, w, b, 0.0), False, None, 0)
+
+
+# ``_conv2d_relu``'s kernel runs (or None) by call signature
+_FUSED: dict = {}
+
+
+def _fused_conv(input: Tensor, weight: Tensor, bias, stride, padding, dilation, groups, pool: bool):
+    """``_conv2d_relu``'s set-up for one call signature: the ``run`` of the kernel that takes it, or None.
+    Raises the op's own errors for bad arguments."""
+    x, w = input.data, weight.data
+    if x.ndim != 4 or x.shape[0] == 0:
         return None
     _check_dtypes("conv2d", input, weight, bias)
     geo, _ = _geometry(_conv_geometry, "conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
-    x, w = input.data, weight.data
     if x.dtype != np.float32 or (pool and min(geo.cols[1:]) < 2) or winograd.applies(geo, *x.shape[:2], w.shape[0]):
         return None
-    b = None if bias is None else bias.data
     if _direct_fits(x, w, geo):
-        return new_tensor(_direct(x, w, b, geo, 0.0, pool), False, None, 0)
+        return _direct_plan(x.shape, w.shape[0], geo, pool)
     if _gather_fits(x, w, geo):
-        return new_tensor(_gather(x, w, b, geo, 0.0, pool), False, None, 0)
+        return _gather_plan(x.shape, w.shape[0], geo, pool)
     return None
 
 
