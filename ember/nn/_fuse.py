@@ -13,8 +13,8 @@ monotone), and the intermediate outputs are never seen. A run is fused only when
 exactly these classes (a subclass may change ``forward``), carry no hooks, and the op's kernels take
 the input; otherwise the layers run one by one, as with gradients on. What it saves: a pass over
 memory and an output array per fused layer, and the per-layer Python calls. The benchmark CNN's
-forward (``bench.workloads.cnn``) went from 147 to 108 us at batch 1 and from 7.4 to 4.3 ms at
-batch 128 (same-process A/B, medians).
+forward (``bench.workloads.cnn``) takes 86 us at batch 1 against 130 for its layers one by one, and
+5.3 ms at batch 128 against 8.8 (same-process A/B, medians of 7 rounds).
 """
 
 from __future__ import annotations

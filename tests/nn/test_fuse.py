@@ -298,3 +298,18 @@ def test_bad_inputs_raise_the_layers_own_errors(spy):
         with pytest.raises(Exception) as alone:
             tiny[2](tiny[1](tiny[0](em.zeros((1, 3, 3, 3)))))
         assert type(fused.value) is type(alone.value) and str(fused.value) == str(alone.value)
+
+
+@pytest.mark.parametrize("mode", ["no_grad", "inference_mode", "set_grad_enabled(False)"])
+def test_every_way_of_turning_gradients_off_fuses(mode, spy):
+    model, reference = _pair(_cnn(1, 8, padding=1))
+    x = _images((2, 1, 16, 16))
+    context = {
+        "no_grad": em.no_grad,
+        "inference_mode": em.inference_mode,
+        "set_grad_enabled(False)": lambda: em.set_grad_enabled(False),
+    }[mode]
+    with context():
+        y = model(em.from_numpy(x))
+    assert spy == [("_conv2d_relu", True)]
+    np.testing.assert_allclose(y.data, reference(torch.from_numpy(x)).detach().numpy(), **TOL)
