@@ -890,7 +890,8 @@ def _conv2d_relu(input: Tensor, weight: Tensor, bias, stride, padding, dilation,
 
     What depends only on the call signature (the checks, the geometry, which kernel, its set-up) is
     worked out once (``_fused_conv``), keyed by the shapes, dtypes, options and the dispatch limits
-    that decide it: a batch-1 call spends about 2 us outside its kernel, against 9 for the ops."""
+    that decide it: the batch-1 CNN's two calls spend about 4 us each outside their kernels, against
+    7.5 and 9 before."""
     if _grad_state.enabled:
         return None
     x, w = input.data, weight.data
