@@ -17,14 +17,15 @@ from numba import njit
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def row_linear(w, x, b, has_bias, relu, out):  # pragma: no cover - compiled
-    """``out[j] = sum_i w[j, i] x[i] (+ b[j])``, then ember's ReLU with ``relu``; w (n, k)
-    C-contiguous, x (k,), out (n,)."""
+    """``out[0, j] = sum_i w[j, i] x[0, i] (+ b[j])``, then ember's ReLU with ``relu``; w (n, k)
+    C-contiguous, x (1, k), b (n,) (any 1-d array of w's type without ``has_bias``), out (1, n).
+    x and out are the caller's 2-d arrays, not row views of them (each view costs a Python call)."""
     n, k = w.shape
     zero = w.dtype.type(0)
     for j in range(n):
         s = zero
         for i in range(k):
-            s += w[j, i] * x[i]
+            s += w[j, i] * x[0, i]
         if has_bias:
             s += b[j]
-        out[j] = zero if relu and s <= zero else s
+        out[0, j] = zero if relu and s <= zero else s

@@ -329,11 +329,9 @@ def _row_linear(x2: np.ndarray, w: np.ndarray, b, relu: bool = False) -> np.ndar
 
         _ROW_KERNEL = row_linear
     out = np.empty((1, w.shape[0]), w.dtype)
-    row = out[0]
-    x = x2[0]
-    if x.strides[0] != x.itemsize:
-        x = np.ascontiguousarray(x)
-    _ROW_KERNEL(w, x, row if b is None else b.data, b is not None, relu, row)  # without bias: any array of its type
+    if x2.strides[1] != x2.itemsize:
+        x2 = np.ascontiguousarray(x2)
+    _ROW_KERNEL(w, x2, out.reshape(-1) if b is None else b.data, b is not None, relu, out)
     return out
 
 
