@@ -12,6 +12,7 @@ products and bias adds.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 
@@ -29,3 +30,18 @@ def row_linear(w, x, b, has_bias, relu, out):  # pragma: no cover - compiled
         if has_bias:
             s += b[j]
         out[0, j] = zero if relu and s <= zero else s
+
+
+@njit(cache=True, nogil=True)
+def row_chain(ws, bs, has_bias, relu, x):  # pragma: no cover - compiled
+    """Linear layers in turn on one row, each followed by ember's ReLU where ``relu[l]``: ``x`` (1, k),
+    ``ws``/``bs`` tuples of one array type (weights C-contiguous, layer ``l``'s input width its
+    predecessor's output width; without ``has_bias[l]`` any 1-d array stands for the bias). Returns
+    the last layer's (1, n). One call for the run: each layer's own call cost about 1.5 us in Python."""
+    h = x
+    for layer in range(len(ws)):
+        w = ws[layer]
+        out = np.empty((1, w.shape[0]), w.dtype)
+        row_linear(w, h, bs[layer], has_bias[layer], relu[layer], out)
+        h = out
+    return h

@@ -402,6 +402,60 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return Linear.apply(input, weight, bias)
 
 
+def _row_chain(input: Tensor, layers: list) -> tuple:
+    """Linear layers in turn on a one-row input with gradients off (``ember.nn``'s fused inference):
+    ``layers`` is ``[(weight, bias or None, relu after it), ...]``. Runs the longest leading run of at
+    least two that the row kernel takes (one dtype, C-contiguous weights whose widths chain, biases
+    of the right shape) as one kernel call (``ember.kernels.linear.row_chain``); returns ``(layers
+    run, output)``, or ``(0, None)``."""
+    x = input.data
+    if x.ndim != 2 or x.shape[0] != 1 or x.dtype.kind != "f" or x.itemsize < 4:
+        return 0, None
+    dtype, width = x.dtype, x.shape[1]
+    ws, bs, has, relus = [], [], [], []
+    for weight, bias, relu in layers:
+        w = None if weight is None else weight.data
+        if w is None or w.dtype is not dtype or w.ndim != 2 or w.shape[1] != width or not _owned(w):
+            break
+        b = _no_bias(dtype) if bias is None else bias.data
+        if bias is not None and (b.dtype is not dtype or b.shape != w.shape[:1] or not _owned(b)):
+            break
+        ws.append(w)
+        bs.append(b)
+        has.append(bias is not None)
+        relus.append(relu)
+        width = w.shape[0]
+    if len(ws) < 2:
+        return 0, None
+    if x.strides[1] != x.itemsize:
+        x = np.ascontiguousarray(x)
+    global _CHAIN_KERNEL
+    if _CHAIN_KERNEL is None:
+        from ..kernels.linear import row_chain
+
+        _CHAIN_KERNEL = row_chain
+    return len(ws), new_tensor(_CHAIN_KERNEL(tuple(ws), tuple(bs), tuple(has), tuple(relus), x), False, None, 0)
+
+
+_CHAIN_KERNEL = None
+_NO_BIAS: dict = {}
+
+
+def _no_bias(dtype) -> np.ndarray:
+    """A stand-in 1-d array of ``dtype`` for a layer without bias (the kernel never reads it)."""
+    b = _NO_BIAS.get(dtype)
+    if b is None:
+        b = _NO_BIAS[dtype] = np.zeros(1, dtype)
+    return b
+
+
+def _owned(a: np.ndarray) -> bool:
+    """C-contiguous and writeable: the one array type the chain kernel's tuples hold (a read-only or
+    strided array is another Numba type, and a tuple of mixed types cannot be indexed in a loop)."""
+    flags = a.flags
+    return flags.c_contiguous and flags.writeable
+
+
 def _linear_relu(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``relu(linear(input, weight, bias))`` with gradients off (``ember.nn``'s fused inference): one row
     computes its ReLU in the row kernel; otherwise the ReLU runs in place on the product's own fresh

@@ -33,12 +33,13 @@ def spy(monkeypatch):
         (_fuse._conv_ops, "_conv2d_relu"),
         (_fuse._pool_ops, "_relu_max_pool2d"),
         (_fuse._linalg, "_linear_relu"),
+        (_fuse._linalg, "_row_chain"),
     ):
         real = getattr(module, name)
 
         def wrapped(*a, real=real, name=name):
             out = real(*a)
-            calls.append((name, out is not None))
+            calls.append((name, out[0] if isinstance(out, tuple) else out is not None))  # chain: layers run
             return out
 
         monkeypatch.setattr(module, name, wrapped)
@@ -169,13 +170,64 @@ def test_relu_pool_after_other_layers(layout, spy):
     _check(model, reference, x, spy, [("_relu_max_pool2d", True)])
 
 
-@pytest.mark.parametrize("shape", [(1, 40), (6, 40), (2, 3, 40), (1, 2000)])
-def test_linear_relu(shape, spy):
+def _mlp(*widths, relu_last=False, bias=True):
     def build(nn):
-        return nn.Sequential(nn.Linear(shape[-1], 24), nn.ReLU(), nn.Linear(24, 10), nn.ReLU(), nn.Linear(10, 3))
+        layers = []
+        for k, (a, b) in enumerate(zip(widths, widths[1:])):
+            layers.append(nn.Linear(a, b, bias=bias))
+            if relu_last or k < len(widths) - 2:
+                layers.append(nn.ReLU())
+        return nn.Sequential(*layers)
 
-    model, reference = _pair(build)
+    return build
+
+
+@pytest.mark.parametrize("shape", [(6, 40), (2, 3, 40)])
+def test_linear_relu(shape, spy):
+    model, reference = _pair(_mlp(40, 24, 10, 3))
     _check(model, reference, _images(shape), spy, [("_linear_relu", True)] * 2)
+
+
+@pytest.mark.parametrize(
+    ("widths", "relu_last", "bias"),
+    [((40, 24, 10, 3), False, True), ((2000, 300, 7), True, True), ((16, 16), True, False), ((9, 33, 5), False, False)],
+)
+def test_one_row_through_linear_layers_is_one_kernel_call(widths, relu_last, bias, spy):
+    model, reference = _pair(_mlp(*widths, relu_last=relu_last, bias=bias))
+    layers = len(widths) - 1
+    expected = [("_row_chain", layers)] if layers > 1 else [("_linear_relu", True)]
+    _check(model, reference, _images((1, widths[0])), spy, expected)
+
+
+def test_a_chain_stops_where_a_layer_does_not_fit(spy, monkeypatch):
+    nn = em.nn
+    em.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 6), nn.ReLU(), nn.Linear(6, 5), nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3))
+    x = em.from_numpy(_images((1, 8)))
+    expected = _unfused(model, x)
+    # a transposed (strided) weight: the chain is the two layers before it, then that layer alone
+    model[3].weight = nn.Parameter(em.from_numpy(np.ascontiguousarray(model[3].weight.data.T)).t())
+    with em.no_grad():
+        y = model(x)
+    np.testing.assert_array_equal(y.data, expected)
+    assert spy == [("_row_chain", 2), ("_row_chain", 0), ("_linear_relu", True)]
+    # a hook on the second layer: the first runs with its ReLU (a chain of one is not a chain), the
+    # hooked layer on its own, and the chain starts after it
+    spy.clear()
+    model[3].weight = nn.Parameter(em.from_numpy(np.ascontiguousarray(model[3].weight.data)))
+    handle = model[2].register_forward_hook(lambda *a: None)
+    with em.no_grad():
+        y = model(x)
+    handle.remove()
+    np.testing.assert_array_equal(y.data, expected)
+    assert spy == [("_linear_relu", True), ("_row_chain", 2)]
+    # a read-only weight (another Numba array type) also ends the chain before it
+    spy.clear()
+    model[0].weight.data.flags.writeable = False
+    with em.no_grad():
+        y = model(x)
+    np.testing.assert_array_equal(y.data, expected)
+    assert spy[0] == ("_row_chain", 0)
 
 
 def test_linear_relu_without_bias_and_in_float64(spy):
@@ -186,13 +238,15 @@ def test_linear_relu_without_bias_and_in_float64(spy):
     _check(model, reference, _images((2, 30)).astype(np.float64), spy, [("_linear_relu", True)])
 
 
-def test_the_whole_reference_cnn(spy):
+@pytest.mark.parametrize("batch", [1, 2])
+def test_the_whole_reference_cnn(batch, spy):
     def build(nn):  # the benchmark's CNN (bench.workloads.cnn)
         convs = [*_cnn(1, 32, padding=1)(nn), *_cnn(32, 64, padding=1)(nn)]
         return nn.Sequential(*convs, nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
 
     model, reference = _pair(build)
-    _check(model, reference, _images((2, 1, 28, 28)), spy, [("_conv2d_relu", True)] * 2 + [("_linear_relu", True)])
+    dense = [("_row_chain", 2)] if batch == 1 else [("_linear_relu", True)]
+    _check(model, reference, _images((batch, 1, 28, 28)), spy, [("_conv2d_relu", True)] * 2 + dense)
 
 
 # ---------------------------------------------------------------- what is not fused
@@ -277,8 +331,15 @@ def test_bad_inputs_raise_the_layers_own_errors(spy):
         with pytest.raises(ShapeError) as alone:
             conv[0](em.zeros((2, 2, 8, 8)))
         assert str(fused.value) == str(alone.value) and "2" in str(fused.value)
+        for batch in (1, 2):
+            with pytest.raises(ShapeError, match="Linear: expected input with 5 features"):
+                linear(em.zeros((batch, 6)))
+        chain = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3))
         with pytest.raises(ShapeError, match="Linear: expected input with 5 features"):
-            linear(em.zeros((2, 6)))
+            chain(em.zeros((1, 6)))
+        broken = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(3, 2), nn.Linear(2, 2))  # 4 into 3
+        with pytest.raises(ShapeError, match="Linear: expected input with 3 features"):
+            broken(em.zeros((1, 5)))
         with pytest.raises(em.errors.DTypeError):
             conv(em.zeros((2, 3, 8, 8), dtype=em.float64))
         # an output too small to pool: the pool's own error
