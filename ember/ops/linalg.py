@@ -415,10 +415,10 @@ def _row_chain(input: Tensor, layers: list) -> tuple:
     ws, bs, has, relus = [], [], [], []
     for weight, bias, relu in layers:
         w = None if weight is None else weight.data
-        if w is None or w.dtype is not dtype or w.ndim != 2 or w.shape[1] != width or not _owned(w):
+        if w is None or w.dtype is not dtype or w.ndim != 2 or w.shape[1] != width or not _chain_array(w):
             break
         b = _no_bias(dtype) if bias is None else bias.data
-        if bias is not None and (b.dtype is not dtype or b.shape != w.shape[:1] or not _owned(b)):
+        if bias is not None and (b.dtype is not dtype or b.shape != w.shape[:1] or not _chain_array(b)):
             break
         ws.append(w)
         bs.append(b)
@@ -449,7 +449,7 @@ def _no_bias(dtype) -> np.ndarray:
     return b
 
 
-def _owned(a: np.ndarray) -> bool:
+def _chain_array(a: np.ndarray) -> bool:
     """C-contiguous and writeable: the one array type the chain kernel's tuples hold (a read-only or
     strided array is another Numba type, and a tuple of mixed types cannot be indexed in a loop)."""
     flags = a.flags
