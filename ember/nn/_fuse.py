@@ -60,10 +60,13 @@ def _conv(mods: list, i: int, x):
     conv = mods[i]
     if conv.padding_mode != "zeros" or not _relu_at(mods, i + 1):
         return 0, None
-    pool = _pool2_at(mods, i + 2)
     params = conv._parameters
+    weight = params.get("weight")
+    if weight is None:  # deleted or set to None: the layer's own error
+        return 0, None
+    pool = _pool2_at(mods, i + 2)
     y = _conv_ops._conv2d_relu(
-        x, params["weight"], params.get("bias"), conv.stride, conv.padding, conv.dilation, conv.groups, pool
+        x, weight, params.get("bias"), conv.stride, conv.padding, conv.dilation, conv.groups, pool
     )
     return (0, None) if y is None else (3 if pool else 2, y)
 

@@ -342,6 +342,15 @@ def test_bad_inputs_raise_the_layers_own_errors(spy):
             broken(em.zeros((1, 5)))
         with pytest.raises(em.errors.DTypeError):
             conv(em.zeros((2, 3, 8, 8), dtype=em.float64))
+        # a weight set to None: the layer's own error, as without fusion
+        for seq in (nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), nn.Sequential(nn.Linear(5, 4), nn.ReLU())):
+            seq[0].weight = None
+            x = em.zeros((1, 3, 8, 8)) if isinstance(seq[0], nn.Conv2d) else em.zeros((1, 5))
+            with pytest.raises(Exception) as fused:
+                seq(x)
+            with pytest.raises(Exception) as alone:
+                seq[0](x)
+            assert type(fused.value) is type(alone.value) and str(fused.value) == str(alone.value)
         # an output too small to pool: the pool's own error
         tiny = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d(2))
         with pytest.raises(Exception) as fused:
