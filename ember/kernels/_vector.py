@@ -30,6 +30,13 @@ def splat(builder, value, width: int = 16):
     return builder.shuffle_vector(first, undef, ir.Constant(ir.VectorType(i32, width), [0] * width))
 
 
+def add_bias(builder, v, bias):
+    """``v + bias`` (a float32 scalar), or ``v`` itself when ``bias`` is 0: adding a zero would turn
+    -0 into +0, and a kernel without a bias passes 0."""
+    added = builder.fadd(v, splat(builder, bias, v.type.count))
+    return builder.select(builder.fcmp_unordered("une", bias, bias.type(0.0)), added, v)
+
+
 def clamp_below(builder, v, lo):
     """``lo`` where ``v <= lo``, else ``v`` (NaN stays): with ``lo = 0`` ember's ReLU, a zero of
     either sign becoming +0; with ``lo = -inf`` the identity, bit for bit. ``lo`` a float32 scalar."""

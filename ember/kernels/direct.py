@@ -19,8 +19,8 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-from ._vector import clamp_below, lane_mask, masked_load, masked_store
-from .gemm import _copy, _fma, _loop_blocks, _splat, _vec_types, sgemm_gather
+from ._vector import add_bias, clamp_below, lane_mask, masked_load, masked_store, splat
+from .gemm import _copy, _fma, _loop_blocks, _vec_types, sgemm_gather
 from .pool import _max_pool16
 
 
@@ -54,12 +54,12 @@ def _block(typingctx, x, ldx, w, b, outputs, y, ldy):
             builder.cbranch(builder.icmp_signed("<=", builder.add(o, ir.Constant(i64, width)), bound), body, done)
             builder.position_at_end(body)
             outs = [builder.add(o, ir.Constant(i64, u)) for u in range(width)]
-            accs = [_splat(builder, builder.load(builder.gep(b, [ou]))) for ou in outs]
+            accs = [splat(builder, builder.load(builder.gep(b, [ou]))) for ou in outs]
             bases = [builder.mul(ou, ir.Constant(i64, 9)) for ou in outs]
             for t in range(9):
                 for u in range(width):
                     weight = builder.load(builder.gep(w, [builder.add(bases[u], ir.Constant(i64, t))]))
-                    accs[u] = builder.call(fma, [_splat(builder, weight), taps[t], accs[u]])
+                    accs[u] = builder.call(fma, [splat(builder, weight), taps[t], accs[u]])
             for u in range(width):
                 builder.store(accs[u], builder.bitcast(builder.gep(y, [builder.mul(outs[u], ldy)]), vp)).align = 4
             o.add_incoming(builder.add(o, ir.Constant(i64, width)), builder.block)
@@ -118,16 +118,13 @@ def conv3x3_one_channel(xpad, w, b, y, n0, n1, lo, pool):  # pragma: no cover - 
 @intrinsic
 def _add_row(typingctx, src, dst, n, bias, lo):
     """``dst[j] = clamp_below(src[j] + bias, lo)`` for ``j < n`` (at most 16), float32 at integer
-    addresses, one masked step. A bias of 0 is not added (as in ``_max_pool16``)."""
+    addresses, one masked step (``add_bias``: a bias of 0 is not added)."""
     sig = types.void(types.uintp, types.uintp, types.int64, types.float32, types.float32)
 
     def codegen(context, builder, signature, args):
         src, dst, n, bias, lo = args
         mask = lane_mask(builder, 16, builder.trunc(n, ir.IntType(32)))
-        v = masked_load(builder, src, 16, mask)
-        v = builder.select(
-            builder.fcmp_unordered("une", bias, bias.type(0.0)), builder.fadd(v, _splat(builder, bias)), v
-        )
+        v = add_bias(builder, masked_load(builder, src, 16, mask), bias)
         masked_store(builder, clamp_below(builder, v, lo), dst, mask)
         return context.get_dummy_value()
 

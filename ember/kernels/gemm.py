@@ -53,10 +53,6 @@ def _vec_types():
     return f32, ir.VectorType(f32, 16), ir.IntType(64), ir.IntType(32)
 
 
-def _splat(builder, s):
-    return splat(builder, s, 16)
-
-
 def _fma(builder):
     """LLVM's fused multiply-add on 16 float32 lanes, declared in the builder's module."""
     vt = _vec_types()[1]
@@ -105,7 +101,7 @@ def _emit_kernel(builder, mr: int, args) -> None:
         bv.append(load)
     new = []
     for i in range(mr):
-        s = _splat(builder, builder.load(builder.gep(rows[i], [a_off])))
+        s = splat(builder, builder.load(builder.gep(rows[i], [a_off])))
         new.extend(builder.call(fma, [s, bv[v], acc[i * _NV + v]]) for v in range(_NV))
     end = builder.block
     p.add_incoming(builder.add(p, const(1)), end)

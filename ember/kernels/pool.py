@@ -18,7 +18,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-from ._vector import clamp_below, lane_mask, masked_load, masked_store, splat
+from ._vector import add_bias, clamp_below, lane_mask, masked_load, masked_store
 
 __all__ = [
     "max_pool2d_2x2",
@@ -79,7 +79,7 @@ def max_pool2d_2x2(x, h_in, w_in, oh_n, ow_n, out, idx):
 def _max_pool16(typingctx, src, ld, dst, n, bias, lo):
     """``n`` (at most 16) maxima of 2x2 stride-2 windows, in vector registers: the window tops start at
     address ``src``, their bottoms ``ld`` floats on; ``clamp_below(max + bias, lo)`` goes to address
-    ``dst``. A bias of 0 is not added (adding it would turn -0 into +0).
+    ``dst`` (``add_bias``: a bias of 0 is not added).
 
     Masked loads and stores touch only the ``2n`` input and ``n`` output floats. The four taps are
     compared in PyTorch's order (a later tap wins when greater, or when it is NaN), so the values are
@@ -102,9 +102,8 @@ def _max_pool16(typingctx, src, ld, dst, n, bias, lo):
         for v in taps[1:]:
             take = builder.or_(builder.fcmp_ordered(">", v, best), builder.fcmp_unordered("uno", v, v))
             best = builder.select(take, v, best)
-        biased = builder.fadd(best, splat(builder, bias))
-        best = builder.select(builder.fcmp_unordered("une", bias, bias.type(0.0)), biased, best)
-        masked_store(builder, clamp_below(builder, best, lo), dst, lane_mask(builder, 16, n32))
+        best = clamp_below(builder, add_bias(builder, best, bias), lo)
+        masked_store(builder, best, dst, lane_mask(builder, 16, n32))
         return context.get_dummy_value()
 
     return sig, codegen
