@@ -256,13 +256,10 @@ class _MaxPool(Function):
         if not return_indices and not ctx.needs_input_grad[0] and regular is not None and not (inside and n <= 2):
             # no kernel for these windows, and no indices needed: maxima of strided views
             return _window_reduce(data, regular, np.maximum).astype(data.dtype, copy=False)
+        if square and data.dtype in (np.float16, np.float32) and not return_indices and not ctx.needs_input_grad[0]:
+            return _max_pool2x2_values(data, -np.inf)
         x2, lead, channel_major = _planes_in_memory_order(data, n)
         out_memory, out = _new_planes(lead, win.out_spatial, x2.dtype, channel_major)
-        if square and x2.dtype == np.float32 and not return_indices and not ctx.needs_input_grad[0]:
-            _kernels().max_pool2d_2x2_values(
-                x2, *win.in_spatial, *win.out_spatial, out_memory.reshape(x2.shape[0], -1), -np.inf
-            )
-            return out
         idx_memory, idx = _new_planes(lead, win.out_spatial, np.int64, channel_major)
         planes = (x2.shape[0], _prod(win.out_spatial))
         out_planes, idx_planes = out_memory.reshape(planes), idx_memory.reshape(planes)
@@ -289,6 +286,16 @@ class _MaxPool(Function):
         if empty is not None:
             g = g * Tensor((~empty).astype(g.data.dtype))
         return _ScatterAdd.apply(g, ctx.idx, in_shape, n), None, None, None
+
+
+def _max_pool2x2_values(data: np.ndarray, lo: float) -> np.ndarray:
+    """Maxima of the 2x2 stride-2 windows over ``data``'s last two dims (float16 or float32, its planes
+    read in memory order), those at or below ``lo`` made ``lo``, by the vector kernel: no indices."""
+    h, w = data.shape[-2:]
+    x2, lead, channel_major = _planes_in_memory_order(data, 2)  # (float16 computes in float32)
+    out_memory, out = _new_planes(lead, (h // 2, w // 2), np.float32, channel_major)
+    _kernels().max_pool2d_2x2_values(x2, h, w, h // 2, w // 2, out_memory.reshape(x2.shape[0], -1), lo)
+    return out.astype(data.dtype, copy=False)
 
 
 def _inside(regular: tuple, spatial: tuple) -> bool:
@@ -482,11 +489,7 @@ def _relu_max_pool2d(input: Tensor):
         or 0 in data.shape
     ):
         return None
-    h, w = data.shape[-2:]
-    x2, lead, channel_major = _planes_in_memory_order(data, 2)
-    out_memory, out = _new_planes(lead, (h // 2, w // 2), np.float32, channel_major)
-    _kernels().max_pool2d_2x2_values(x2, h, w, h // 2, w // 2, out_memory.reshape(x2.shape[0], -1), 0.0)
-    return new_tensor(out, False, None, 0)
+    return new_tensor(_max_pool2x2_values(data, 0.0), False, None, 0)
 
 
 def max_pool3d(

@@ -622,3 +622,14 @@ def test_max_pool2d_2x2_inference_kernel_is_torchs_bit_for_bit(shape, layout, mo
     assert out.shape == expected.shape
     np.testing.assert_array_equal(out.data, expected)
     np.testing.assert_array_equal(np.signbit(out.data), np.signbit(expected))
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_max_pool2d_2x2_of_float16_stays_float16(grad):
+    # the inference kernel computes in float32: its maxima are float16 values, returned as float16
+    x = np.random.default_rng(7).standard_normal((2, 3, 8, 10)).astype(np.float16)
+    xe = em.tensor(x, requires_grad=grad)
+    out = F.max_pool2d(xe, 2)
+    expected = TF.max_pool2d(torch.from_numpy(x.astype(np.float32)), 2).numpy().astype(np.float16)
+    assert out.dtype == em.float16
+    np.testing.assert_array_equal(out.data, expected)
