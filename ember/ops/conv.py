@@ -258,7 +258,18 @@ def _direct_fits(x: np.ndarray, w: np.ndarray, geo: _Geometry) -> bool:
 def _direct(x: np.ndarray, w: np.ndarray, b, geo: _Geometry, lo: float = -np.inf, pool: bool = False) -> np.ndarray:
     """The convolution by ``ember.kernels.direct``: ``(N, O, Ho, Wo)``, a view of ``(O, N, Ho, Wo)`` memory.
     With ``lo = 0`` a ReLU follows in the same pass, and with ``pool`` a 2x2 max pool (``_epilogue``)."""
-    return _direct_plan(x.shape, w.shape[0], geo, pool)(x, w, b, lo)
+    return _plan(_direct_plan, x.shape, w.shape[0], geo, pool)(x, w, b, lo)
+
+
+def _plan(build, x_shape: tuple, o: int, geo: _Geometry, pool: bool):
+    """``build(x_shape, o, geo, pool)``, the ``run(x, w, b, lo)`` of a vector-kernel convolution, made
+    once per call signature (``geo`` is itself one object per signature, see ``_geometry``). A run
+    keeps what the shapes decide (the padded and output shapes, the tap offsets) and reads the
+    thread and chunk limits when it runs."""
+    return cached(_PLANS, (build, x_shape, o, geo, pool), build, x_shape, o, geo, pool)
+
+
+_PLANS: dict = {}
 
 
 def _direct_plan(x_shape: tuple, o: int, geo: _Geometry, pool: bool):
@@ -270,7 +281,7 @@ def _direct_plan(x_shape: tuple, o: int, geo: _Geometry, pool: bool):
     pad_shape, inside = (n, h + 2 * ph, wd + 2 * pw), (slice(None), slice(ph, ph + h), slice(pw, pw + wd))
     ho, wo = geo.cols[1], geo.cols[2]
     y_shape = (o, n) + _pooled((ho, wo), pool)
-    threads = o * n * ho * wo >= _DIRECT_THREAD_OUTPUTS
+    outputs = o * n * ho * wo
 
     def run(x: np.ndarray, w: np.ndarray, b, lo: float) -> np.ndarray:
         xpad = np.zeros(pad_shape, np.float32)
@@ -278,7 +289,7 @@ def _direct_plan(x_shape: tuple, o: int, geo: _Geometry, pool: bool):
         weights = _contiguous(w.reshape(o, 9))
         bias = _bias_f32(b, o)
         y = np.empty(y_shape, np.float32)
-        if threads:
+        if outputs >= _DIRECT_THREAD_OUTPUTS:
             parts = _threads.cuts(n, _threads.workers())
             kernel = kernels.conv3x3_one_channel
             _threads.run_parts(lambda n0, n1: kernel(xpad, weights, bias, y, n0, n1, lo, pool), parts)
@@ -319,7 +330,7 @@ def _gather(x: np.ndarray, w: np.ndarray, b, geo: _Geometry, lo: float = -np.inf
     a view of ``(O, N, Ho, Wo)`` memory. The product's output goes through a scratch of about
     ``_CHUNK_BYTES`` (a few images at a time, read back for the crop while in cache); images are
     split over worker threads for big products. ``lo`` and ``pool`` as in ``_direct``."""
-    return _gather_plan(x.shape, w.shape[0], geo, pool)(x, w, b, lo)
+    return _plan(_gather_plan, x.shape, w.shape[0], geo, pool)(x, w, b, lo)
 
 
 def _gather_plan(x_shape: tuple, o: int, geo: _Geometry, pool: bool):
@@ -329,13 +340,13 @@ def _gather_plan(x_shape: tuple, o: int, geo: _Geometry, pool: bool):
     n, c, h, wd = x_shape
     ph, pw = geo.pad[1], geo.pad[2]
     hp, wp = h + 2 * ph, wd + 2 * pw
-    offsets = cached(_GATHER_OFFSETS, (c, n, hp, wp, geo.kernel, geo.dilation), _gather_offsets, c, n, hp, wp, geo)
+    offsets = _gather_offsets(c, n, hp, wp, geo)
     ho, wo = geo.cols[1:]
     y_shape = (o, n) + _pooled((ho, wo), pool)
-    per = max(1, _CHUNK_BYTES // (o * hp * wp * 4))
-    threads = o * c * geo.taps * n * hp * wp >= _gemm.THREAD_WORK
+    work = o * c * geo.taps * n * hp * wp
 
     def run(x: np.ndarray, w: np.ndarray, b, lo: float) -> np.ndarray:
+        per = max(1, _CHUNK_BYTES // (o * hp * wp * 4))  # images a chunk
         if x.strides[3] != 4:
             x = np.ascontiguousarray(x)
         weights = _contiguous(w.reshape(o, -1))
@@ -349,7 +360,7 @@ def _gather_plan(x_shape: tuple, o: int, geo: _Geometry, pool: bool):
             for s in range(n0, n1, per):
                 conv_gather(x, ph, pw, weights, offsets, bias, xpad, scratch, y, ho, wo, s, min(s + per, n1), lo, pool)
 
-        if threads:
+        if work >= _gemm.THREAD_WORK:
             _threads.run_parts(images, _threads.cuts(n, _threads.workers()))
         else:
             images(0, n)
@@ -358,11 +369,9 @@ def _gather_plan(x_shape: tuple, o: int, geo: _Geometry, pool: bool):
     return run
 
 
-# column offsets of ``_gather``'s taps, by (channels, images, padded height and width, kernel, dilation)
-_GATHER_OFFSETS: dict = {}
-
-
 def _gather_offsets(c: int, n: int, hp: int, wp: int, geo: _Geometry) -> np.ndarray:
+    """The flat offset in the padded ``(C, N, Hp, Wp)`` input of each tap ``(c, i, j)``: ``conv_gather``'s
+    row offsets of its implicit columns."""
     kh, kw = geo.kernel[1:]
     dh, dw = geo.dilation[1:]
     taps = (np.arange(kh) * (dh * wp))[:, None] + np.arange(kw) * dw
@@ -888,10 +897,10 @@ def _conv2d_relu(input: Tensor, weight: Tensor, bias, stride, padding, dilation,
     convolution (the caller then runs the ops one by one). The values are those of the ops in turn:
     the bias, ReLU and maximum commute (rounding is monotone).
 
-    What depends only on the call signature (the checks, the geometry, which kernel, its set-up) is
+    What depends only on the call signature (the checks, the geometry, which kernel takes it) is
     worked out once (``_fused_conv``), keyed by the shapes, dtypes, options and the dispatch limits
-    that decide it: the batch-1 CNN's two calls spend about 4 us each outside their kernels, against
-    7.5 and 9 before."""
+    that decide it; the kernel's own set-up is its ``_plan``: the batch-1 CNN's two calls spend about
+    4 us each outside their kernels, against 7.5 and 9 before."""
     if _grad_state.enabled:
         return None
     x, w = input.data, weight.data
@@ -909,9 +918,6 @@ def _conv2d_relu(input: Tensor, weight: Tensor, bias, stride, padding, dilation,
         pool,
         _gemm._kernel_host(),
         _gemm.MIN_WORK,
-        _gemm.THREAD_WORK,
-        _CHUNK_BYTES,
-        _DIRECT_THREAD_OUTPUTS,
         winograd.MIN_TILES,
         winograd.MIN_CHANNELS,
     )
@@ -919,7 +925,7 @@ def _conv2d_relu(input: Tensor, weight: Tensor, bias, stride, padding, dilation,
     return None if run is None else new_tensor(run(x, w, b, 0.0), False, None, 0)
 
 
-# ``_conv2d_relu``'s kernel runs (or None) by call signature
+# ``_conv2d_relu``'s kernel runs (``_plan``s, or None) by call signature
 _FUSED: dict = {}
 
 
@@ -934,9 +940,9 @@ def _fused_conv(input: Tensor, weight: Tensor, bias, stride, padding, dilation, 
     if x.dtype != np.float32 or (pool and min(geo.cols[1:]) < 2) or winograd.applies(geo, *x.shape[:2], w.shape[0]):
         return None
     if _direct_fits(x, w, geo):
-        return _direct_plan(x.shape, w.shape[0], geo, pool)
+        return _plan(_direct_plan, x.shape, w.shape[0], geo, pool)
     if _gather_fits(x, w, geo):
-        return _gather_plan(x.shape, w.shape[0], geo, pool)
+        return _plan(_gather_plan, x.shape, w.shape[0], geo, pool)
     return None
 
 
