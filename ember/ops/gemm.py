@@ -119,34 +119,17 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, accumula
     return out
 
 
-def stack(a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool = False) -> np.ndarray:
-    """``out[i] (+)= a[i] @ b[i]`` for 3-d stacks, on the calling thread (for parts of ``run_parts``).
-
-    One kernel call for the whole stack where the kernel takes ``a[0] @ b[0]`` (Numba's dispatch
-    costs a few microseconds a call, as much as a small product); else ``np.matmul``.
-    """
-    inner = b[0]
-    if not fits(a[0], inner) or not _writable(out[0]) or not (inner.strides[1] == 4 or inner.strides[0] == 4):
-        if accumulate:
-            out += np.matmul(a, b)
-        else:
-            np.matmul(a, b, out=out)
-        return out
-    source, transposed = (b, False) if inner.strides[1] == 4 else (b.transpose(0, 2, 1), True)
-    _kernels().sgemm_batch(a[None], source[None], transposed, out[None], accumulate, 0, a.shape[0])
-    return out
-
-
-def batched(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def batched(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, accumulate: bool = False) -> np.ndarray:
     """``a @ b`` for two 3-d or 4-d float32 stacks with the same batch dims, into ``out`` if given
-    (``np.matmul`` otherwise).
+    (``out += a @ b`` with ``accumulate``); ``np.matmul`` otherwise.
 
     The kernel takes the whole stack in one call per part where each product has at least
     ``MIN_STEP_WORK`` multiply-adds (4 rows, K of 16) and the stack ``MIN_WORK``, and ``b``'s
     matrices or their transposes have unit column stride (attention's heads are such views). A
     stack of ``THREAD_WORK`` multiply-adds or more is split by products over ``run_parts``.
     NumPy loops over a stack calling BLAS once per product: the transformer's 128 attention
-    products of 64x64x32 cost more in calls than in arithmetic.
+    products of 64x64x32 cost more in calls than in arithmetic, and Winograd's 16 per chunk of
+    images as much.
     """
     if (
         a.ndim not in (3, 4)
@@ -156,7 +139,7 @@ def batched(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.n
         or b.dtype != np.float32
         or not _kernel_host()
     ):
-        return np.matmul(a, b, out=out)
+        return _np_batched(a, b, out, accumulate)
     m, k = a.shape[-2:]
     n = b.shape[-1]
     count = math.prod(a.shape[:-2])
@@ -171,7 +154,7 @@ def batched(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.n
         or any(s % 4 for s in a.strides)
         or (out is not None and (out.dtype != np.float32 or out.strides[-1] != 4 or min(out.strides) <= 0))
     ):
-        return np.matmul(a, b, out=out)
+        return _np_batched(a, b, out, accumulate)
     if out is None:
         out = np.empty(a.shape[:-1] + (n,), np.float32)
     a4, b4, c4 = (x if x.ndim == 4 else x[None] for x in (a, b, out))
@@ -179,11 +162,18 @@ def batched(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.n
     kernels = _kernels()
     parts = min(count, _threads.workers()) if count * m * n * k >= THREAD_WORK else 1
     if parts < 2:
-        kernels.sgemm_batch(a4, source, transposed, c4, False, 0, count)
+        kernels.sgemm_batch(a4, source, transposed, c4, accumulate, 0, count)
     else:
         ranges = _threads.cuts(count, parts, 1, _lead(count * m * n * k))
-        _threads.run_parts(lambda t0, t1: kernels.sgemm_batch(a4, source, transposed, c4, False, t0, t1), ranges)
+        _threads.run_parts(lambda t0, t1: kernels.sgemm_batch(a4, source, transposed, c4, accumulate, t0, t1), ranges)
     return out
+
+
+def _np_batched(a: np.ndarray, b: np.ndarray, out, accumulate: bool) -> np.ndarray:
+    if accumulate:
+        out += np.matmul(a, b)
+        return out
+    return np.matmul(a, b, out=out)
 
 
 def _lead(work: int) -> float:

@@ -7,7 +7,7 @@ transformed (``V = B^T d B``, ``U = G g G^T``), the 16 element positions become
 16 independent products over channels, ``M[k] = U[k] @ V[k]^T`` (``(O, C) @
 (C, tiles)``), and ``A^T m A`` turns each tile's 16 sums back into 2x2 outputs.
 The transforms are in ``ember.kernels.winograd``; each chunk's 16 products are one call of
-ember's matrix kernel (``ember.ops.gemm.stack``; NumPy's where the kernel does not apply).
+ember's matrix kernel (``ember.ops.gemm.batched``; NumPy's where the kernel does not apply).
 
 The backward is the exact adjoint of those same linear steps (not a second
 approximation): ``dM = A dy A^T`` per tile, then ``dU[k] = dM[k] @ V[k]``
@@ -144,7 +144,7 @@ def forward(x: np.ndarray, w: np.ndarray, b, geo, scratch) -> np.ndarray:
             kernels.input_transform(
                 image, v.reshape(-1), v.shape[1], s, k, n, c, h, wd, geo.pad[1], geo.pad[2], th, tw, channel_major
             )
-            _gemm.stack(u, _view(v, k * t, c).transpose(0, 2, 1), _view(m, o, k * t))
+            _gemm.batched(u, _view(v, k * t, c).transpose(0, 2, 1), _view(m, o, k * t))
             kernels.output_transform(
                 m.reshape(-1), m.shape[1], y.reshape(-1), bias, b is not None, o, s, k, n, oh, ow, th, tw
             )
@@ -194,9 +194,9 @@ def backward(
                 kernels.input_transform(
                     image, v.reshape(-1), v.shape[1], s, k, n, c, h, wd, geo.pad[1], geo.pad[2], th, tw, channel_major
                 )
-                _gemm.stack(dmk, _view(v, k * t, c), du, accumulate=True)
+                _gemm.batched(dmk, _view(v, k * t, c), du, accumulate=True)
             if need_x:
-                _gemm.stack(dmk.transpose(0, 2, 1), u, _view(dv, k * t, c))
+                _gemm.batched(dmk.transpose(0, 2, 1), u, _view(dv, k * t, c))
                 kernels.input_adjoint(
                     dv.reshape(-1), dv.shape[1], dx.reshape(-1), s, k, n, c, h, wd, geo.pad[1], geo.pad[2], th, tw
                 )

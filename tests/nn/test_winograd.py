@@ -208,6 +208,7 @@ def test_matches_torch_with_embers_product(case, calls, monkeypatch):
 
     monkeypatch.setitem(gemm._state, "host", True)
     monkeypatch.setattr(gemm, "MIN_WORK", 0)
+    monkeypatch.setattr(gemm, "MIN_STEP_WORK", 0)
     stacks = []
     real = kernel.sgemm_batch
     monkeypatch.setattr(kernel, "sgemm_batch", lambda *a: (stacks.append(a[2]), real(*a))[1])
@@ -227,6 +228,7 @@ def test_embers_product_accumulates_the_weight_gradient_over_chunks(calls, monke
 
     monkeypatch.setitem(gemm._state, "host", True)
     monkeypatch.setattr(gemm, "MIN_WORK", 0)
+    monkeypatch.setattr(gemm, "MIN_STEP_WORK", 0)
     monkeypatch.setattr(winograd, "_CHUNK_BYTES", 1)  # one image per chunk
     fn, torch_fn = _fns(True, {"padding": 1})
     stacks = []

@@ -211,6 +211,18 @@ def test_stack_into_an_output_view_like_attentions(batch_calls):
     _close(buf.transpose(0, 2, 1, 3), a.astype(np.float64) @ b.astype(np.float64))
 
 
+@pytest.mark.parametrize("kernel_takes_it", [True, False])
+def test_stacks_accumulate_into_out(batch_calls, monkeypatch, kernel_takes_it):
+    if not kernel_takes_it:
+        monkeypatch.setattr(gemm, "MIN_STEP_WORK", 1 << 20)  # NumPy's loop, then an add
+    a, b = _stack_operands((16,), 12, 40, 33, "row", "transposed")
+    out = np.random.default_rng(5).standard_normal((16, 12, 33)).astype(np.float32)
+    expected = out.astype(np.float64) + a.astype(np.float64) @ b.astype(np.float64)
+    assert gemm.batched(a, b, out=out, accumulate=True) is out
+    _close(out, expected)
+    assert batch_calls == ([(0, 16)] if kernel_takes_it else [])
+
+
 @pytest.mark.parametrize("workers", [2, 3])
 def test_stack_split_over_workers(batch_calls, monkeypatch, workers):
     from ember import _threads
