@@ -321,8 +321,8 @@ def _row_kernel_fits(x2: np.ndarray, w: np.ndarray) -> bool:
     return x2.shape[0] == 1 and w.flags.c_contiguous and w.dtype.kind == "f" and w.itemsize >= 4
 
 
-def _row_linear(x2: np.ndarray, w: np.ndarray, b, relu: bool = False) -> np.ndarray:
-    """``x2 @ w.T + b`` for a single row ``x2`` (1, in) by ``ember.kernels.linear``; a ReLU of it with ``relu``."""
+def _row_linear(x2: np.ndarray, w: np.ndarray, b) -> np.ndarray:
+    """``x2 @ w.T + b`` for a single row ``x2`` (1, in) by ``ember.kernels.linear``."""
     global _ROW_KERNEL
     if _ROW_KERNEL is None:
         from ..kernels.linear import row_linear
@@ -331,7 +331,7 @@ def _row_linear(x2: np.ndarray, w: np.ndarray, b, relu: bool = False) -> np.ndar
     out = np.empty((1, w.shape[0]), w.dtype)
     if x2.strides[1] != x2.itemsize:
         x2 = np.ascontiguousarray(x2)
-    _ROW_KERNEL(w, x2, out.reshape(-1) if b is None else b.data, b is not None, relu, out)
+    _ROW_KERNEL(w, x2, out.reshape(-1) if b is None else b.data, b is not None, False, out)
     return out
 
 
@@ -404,8 +404,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 def _row_chain(input: Tensor, layers: list) -> tuple:
     """Linear layers in turn on a one-row input with gradients off (``ember.nn``'s fused inference):
-    ``layers`` is ``[(weight, bias or None, relu after it), ...]``. Runs the longest leading run of at
-    least two that the row kernel takes (one dtype, C-contiguous weights whose widths chain, biases
+    ``layers`` is ``[(weight, bias or None, relu after it), ...]``. Runs the longest leading run that
+    the row kernel takes (one dtype, C-contiguous weights whose widths chain, biases
     of the right shape) as one kernel call (``ember.kernels.linear.row_chain``); returns ``(layers
     run, output)``, or ``(0, None)``."""
     x = input.data
@@ -425,7 +425,7 @@ def _row_chain(input: Tensor, layers: list) -> tuple:
         has.append(bias is not None)
         relus.append(relu)
         width = w.shape[0]
-    if len(ws) < 2:
+    if not ws:
         return 0, None
     if x.strides[1] != x.itemsize:
         x = np.ascontiguousarray(x)
@@ -457,19 +457,9 @@ def _chain_array(a: np.ndarray) -> bool:
 
 
 def _linear_relu(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``relu(linear(input, weight, bias))`` with gradients off (``ember.nn``'s fused inference): one row
-    computes its ReLU in the row kernel; otherwise the ReLU runs in place on the product's own fresh
-    output, with no second array."""
-    x, w = input.data, weight.data
-    if (
-        x.ndim == 2
-        and w.ndim == 2
-        and x.shape[1] == w.shape[1]
-        and w.dtype is x.dtype
-        and (bias is None or (bias.data.dtype is x.dtype and bias.data.shape == w.shape[:1]))
-        and _row_kernel_fits(x, w)
-    ):
-        return new_tensor(_row_linear(x, w, bias, relu=True), False, None, 0)
+    """``relu(linear(input, weight, bias))`` with gradients off (``ember.nn``'s fused inference): the
+    ReLU runs in place on the product's own fresh output, with no second array (one row goes to
+    ``_row_chain`` instead, which computes the ReLU in the row kernel)."""
     y = linear(input, weight, bias).data
     kernels = _ew._relu_kernels(y)
     if kernels is None or not y.flags.c_contiguous:

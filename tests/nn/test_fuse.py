@@ -195,7 +195,7 @@ def test_linear_relu(shape, spy):
 def test_one_row_through_linear_layers_is_one_kernel_call(widths, relu_last, bias, spy):
     model, reference = _pair(_mlp(*widths, relu_last=relu_last, bias=bias))
     layers = len(widths) - 1
-    expected = [("_row_chain", layers)] if layers > 1 else [("_linear_relu", True)]
+    expected = [("_row_chain", layers)]  # one call, a single Linear-ReLU included
     _check(model, reference, _images((1, widths[0])), spy, expected)
 
 
@@ -211,8 +211,8 @@ def test_a_chain_stops_where_a_layer_does_not_fit(spy, monkeypatch):
         y = model(x)
     np.testing.assert_array_equal(y.data, expected)
     assert spy == [("_row_chain", 2), ("_row_chain", 0), ("_linear_relu", True)]
-    # a hook on the second layer: the first runs with its ReLU (a chain of one is not a chain), the
-    # hooked layer on its own, and the chain starts after it
+    # a hook on the second layer: the first runs with its ReLU (a run of one layer), the hooked
+    # layer on its own, and the chain starts after it
     spy.clear()
     model[3].weight = nn.Parameter(em.from_numpy(np.ascontiguousarray(model[3].weight.data)))
     handle = model[2].register_forward_hook(lambda *a: None)
@@ -220,7 +220,7 @@ def test_a_chain_stops_where_a_layer_does_not_fit(spy, monkeypatch):
         y = model(x)
     handle.remove()
     np.testing.assert_array_equal(y.data, expected)
-    assert spy == [("_linear_relu", True), ("_row_chain", 2)]
+    assert spy == [("_row_chain", 1), ("_row_chain", 2)]
     # a read-only weight (another Numba array type) also ends the chain before it
     spy.clear()
     model[0].weight.data.flags.writeable = False
