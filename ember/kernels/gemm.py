@@ -382,8 +382,20 @@ def _apack(a):  # pragma: no cover - compiled
 
 
 @njit(nogil=True, inline="always")
-def _sgemm(a, b, transposed, c, i0, i1, j0, j1, accumulate, packed, tmp, apack):  # pragma: no cover - compiled
-    """``sgemm`` with its scratch given (see ``_buffers``)."""
+def _pack_block(b, mode, offsets, p0, kc, j0, nc, out, o0):  # pragma: no cover - compiled
+    """Rows ``p0..p0+kc`` and columns ``j0..j0+nc`` of ``B`` as slivers into ``out[o0:]``: ``B`` is ``b``
+    (mode 0), ``b.T`` (mode 1), or gathered, ``B[p, j] = b[offsets[p] + j]`` (mode 2)."""
+    if mode == 0:
+        pack_rows(b, p0, kc, j0, nc, out, o0)
+    elif mode == 1:
+        pack_cols(b, p0, kc, j0, nc, out, o0)
+    else:
+        pack_gather(b, offsets, p0, kc, j0, nc, out, o0)
+
+
+@njit(nogil=True, inline="always")
+def _sgemm(a, b, mode, offsets, c, i0, i1, j0, j1, accumulate, packed, tmp, apack):  # pragma: no cover - compiled
+    """``sgemm`` with ``B`` read as ``_pack_block`` reads it and its scratch given (see ``_buffers``)."""
     k = a.shape[1]
     if k == 0:
         if not accumulate:
@@ -395,11 +407,11 @@ def _sgemm(a, b, transposed, c, i0, i1, j0, j1, accumulate, packed, tmp, apack):
         nc = min(NC, j1 - jc)
         for p0 in range(0, k, KC):
             kc = min(KC, k - p0)
-            if transposed:
-                pack_cols(b, p0, kc, jc, nc, packed, 0)
-            else:
-                pack_rows(b, p0, kc, jc, nc, packed, 0)
+            _pack_block(b, mode, offsets, p0, kc, jc, nc, packed, 0)
             _panel(a, i0, i1, p0, kc, packed, 0, jc, nc, c, 1 if accumulate or p0 > 0 else 0, tmp, apack)
+
+
+_NO_OFFSETS = np.empty(0, np.int64)  # ``_sgemm``'s offsets where B is not gathered
 
 
 @njit(cache=True, nogil=True)
@@ -410,7 +422,7 @@ def sgemm(a, b, transposed, c, i0, i1, j0, j1, accumulate):  # pragma: no cover 
     ``b`` (N, K) when ``transposed``; ``c`` (M, N) has unit column stride. ``accumulate`` adds into ``c``.
     """
     packed, tmp, apack = _buffers(a, min(NC, j1 - j0))
-    _sgemm(a, b, transposed, c, i0, i1, j0, j1, accumulate, packed, tmp, apack)
+    _sgemm(a, b, 1 if transposed else 0, _NO_OFFSETS, c, i0, i1, j0, j1, accumulate, packed, tmp, apack)
 
 
 def packed_size(k: int, n: int) -> int:
@@ -427,11 +439,7 @@ def pack(b, transposed, out):  # pragma: no cover - compiled
         k, n = b.shape
     for p0 in range(0, k, KC):
         kc = min(KC, k - p0)
-        o0 = p0 * ((n + NR - 1) // NR) * NR
-        if transposed:
-            pack_cols(b, p0, kc, 0, n, out, o0)
-        else:
-            pack_rows(b, p0, kc, 0, n, out, o0)
+        _pack_block(b, 1 if transposed else 0, _NO_OFFSETS, p0, kc, 0, n, out, p0 * ((n + NR - 1) // NR) * NR)
 
 
 @njit(cache=True, nogil=True)
@@ -455,7 +463,9 @@ def sgemm_batch(a, b, transposed, c, accumulate, t0, t1):  # pragma: no cover - 
     packed, tmp, apack = _buffers(a[0, 0], min(NC, n))  # one set for the whole stack
     for t in range(t0, t1):
         i, j = t // h, t % h
-        _sgemm(a[i, j], b[i, j], transposed, c[i, j], 0, m, 0, n, accumulate, packed, tmp, apack)
+        _sgemm(
+            a[i, j], b[i, j], 1 if transposed else 0, _NO_OFFSETS, c[i, j], 0, m, 0, n, accumulate, packed, tmp, apack
+        )
 
 
 @njit(cache=True, nogil=True)
@@ -466,11 +476,6 @@ def sgemm_gather(a, src, offsets, c, j0, j1):  # pragma: no cover - compiled
     (channel, kernel row, kernel column) and ``j`` over the padded image's flat positions: the
     columns are gathered while ``B`` is packed, and never written out (no im2col).
     """
-    m, k = a.shape
     packed, tmp, apack = _buffers(a, min(NC, j1 - j0))
-    for jc in range(j0, j1, NC):
-        nc = min(NC, j1 - jc)
-        for p0 in range(0, k, KC):
-            kc = min(KC, k - p0)
-            pack_gather(src, offsets, p0, kc, jc, nc, packed, 0)
-            _panel(a, 0, m, p0, kc, packed, 0, jc, nc, c, 1 if p0 > 0 else 0, tmp, apack)
+    # (2-d like the other modes' B, so that every branch of _pack_block types; mode 2 reads addresses)
+    _sgemm(a, src.reshape(1, -1), 2, offsets, c, 0, a.shape[0], j0, j1, False, packed, tmp, apack)
