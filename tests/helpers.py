@@ -189,3 +189,19 @@ def check_grad_subset(arrays, needs, fn, torch_fn=None, *, rtol=1e-10, atol=1e-1
         assert (a.grad is not None) == r, f"input {i}: gradient {'missing' if r else 'unexpected'}"
         if r:
             np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=rtol, atol=atol, err_msg=f"input {i}")
+
+
+def spy_stacked_kernel(monkeypatch, pick) -> list:
+    """Sends every stacked product (``ember.ops.gemm.batched``) to ember's kernel, on any host and at
+    any size, and records ``pick(args)`` of each ``sgemm_batch`` call (args: ``a, b, transposed, c,
+    accumulate, t0, t1``)."""
+    from ember.kernels import gemm as kernel
+    from ember.ops import gemm
+
+    monkeypatch.setitem(gemm._state, "host", True)
+    monkeypatch.setattr(gemm, "MIN_WORK", 0)
+    monkeypatch.setattr(gemm, "MIN_STEP_WORK", 0)
+    calls = []
+    real = kernel.sgemm_batch
+    monkeypatch.setattr(kernel, "sgemm_batch", lambda *a: (calls.append(pick(a)), real(*a))[1])
+    return calls

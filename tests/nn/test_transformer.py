@@ -122,15 +122,9 @@ def test_mha_self_attention(batch_first, need_weights, average):
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("need_weights", [False, True])
 def test_mha_through_embers_stacked_products(batch_first, need_weights, monkeypatch):
-    from ember.kernels import gemm as kernel
-    from ember.ops import gemm
+    from tests.helpers import spy_stacked_kernel
 
-    monkeypatch.setitem(gemm._state, "host", True)
-    monkeypatch.setattr(gemm, "MIN_WORK", 1)
-    monkeypatch.setattr(gemm, "MIN_STEP_WORK", 1)
-    calls = []
-    real = kernel.sgemm_batch
-    monkeypatch.setattr(kernel, "sgemm_batch", lambda *a: (calls.append(a[2]), real(*a))[1])
+    calls = spy_stacked_kernel(monkeypatch, lambda a: a[2])  # B transposed?
     torch.manual_seed(0)
     ref = torch.nn.MultiheadAttention(32, 2, batch_first=batch_first)
     ours = enn.MultiheadAttention(32, 2, batch_first=batch_first)

@@ -19,7 +19,7 @@ import ember as em
 import ember.nn.functional as F
 from ember import _threads
 from ember.ops import conv, winograd
-from tests.helpers import check_grad_subset, check_gradcheck, check_op
+from tests.helpers import check_grad_subset, check_gradcheck, check_op, spy_stacked_kernel
 
 TOL = {"atol": 2e-4, "rtol": 1e-4}
 TOL64 = {"atol": 1e-11, "rtol": 1e-10}
@@ -203,15 +203,7 @@ def test_non_contiguous_input_matches_torch(layout, calls):
 @pytest.mark.parametrize("case", CASES, ids=_id)
 def test_matches_torch_with_embers_product(case, calls, monkeypatch):
     """The 16 products of each chunk in one call of ember's float32 kernel (forced on any host)."""
-    from ember.kernels import gemm as kernel
-    from ember.ops import gemm
-
-    monkeypatch.setitem(gemm._state, "host", True)
-    monkeypatch.setattr(gemm, "MIN_WORK", 0)
-    monkeypatch.setattr(gemm, "MIN_STEP_WORK", 0)
-    stacks = []
-    real = kernel.sgemm_batch
-    monkeypatch.setattr(kernel, "sgemm_batch", lambda *a: (stacks.append(a[2]), real(*a))[1])
+    stacks = spy_stacked_kernel(monkeypatch, lambda a: a[2])  # B transposed?
     x_shape, o, bias, kwargs = case
     fn, torch_fn = _fns(bias, kwargs)
     check_op(_shapes(x_shape, o, bias), fn, torch_fn, **TOL)
@@ -223,17 +215,9 @@ def test_matches_torch_with_embers_product(case, calls, monkeypatch):
 
 
 def test_embers_product_accumulates_the_weight_gradient_over_chunks(calls, monkeypatch):
-    from ember.kernels import gemm as kernel
-    from ember.ops import gemm
-
-    monkeypatch.setitem(gemm._state, "host", True)
-    monkeypatch.setattr(gemm, "MIN_WORK", 0)
-    monkeypatch.setattr(gemm, "MIN_STEP_WORK", 0)
     monkeypatch.setattr(winograd, "_CHUNK_BYTES", 1)  # one image per chunk
     fn, torch_fn = _fns(True, {"padding": 1})
-    stacks = []
-    real = kernel.sgemm_batch
-    monkeypatch.setattr(kernel, "sgemm_batch", lambda *a: (stacks.append(a[4]), real(*a))[1])
+    stacks = spy_stacked_kernel(monkeypatch, lambda a: a[4])  # accumulate?
     check_op(_shapes((5, 16, 8, 8), 16, True), fn, torch_fn, **TOL)  # 16 tiles an image: K of 16
     assert calls == ["forward", "backward"]
     assert stacks.count(True) == 5  # the weight gradient accumulated in the kernel, chunk by chunk

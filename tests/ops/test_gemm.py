@@ -14,6 +14,7 @@ import pytest
 
 from ember.kernels import gemm as kernel
 from ember.ops import gemm
+from tests.helpers import spy_stacked_kernel
 
 TOL = 1e-5
 
@@ -181,14 +182,9 @@ def _stack_operands(batch, m, k, n, a_layout, b_layout, seed=0):
 
 
 @pytest.fixture
-def batch_calls(on_kernel, monkeypatch):
+def batch_calls(monkeypatch):
     """Every product goes to the kernel's stack call (sizes forced down), whose flat ranges are recorded."""
-    monkeypatch.setattr(gemm, "MIN_WORK", 1)
-    monkeypatch.setattr(gemm, "MIN_STEP_WORK", 1)
-    calls = []
-    real = kernel.sgemm_batch
-    monkeypatch.setattr(kernel, "sgemm_batch", lambda *a: (calls.append(a[5:]), real(*a))[1])
-    return calls
+    return spy_stacked_kernel(monkeypatch, lambda a: a[5:])
 
 
 @pytest.mark.parametrize(
